@@ -1,0 +1,81 @@
+/**
+ * The one error vocabulary of the platform: every refusal, on the HTTP API, over the enclave channel or in
+ * the SDK, carries one of these literal codes. The HTTP status lives here too so that server and SDK agree.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_json: 400,
+  party_ambiguous: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  already_submitted: 409,
+  already_consented: 409,
+  session_not_ready: 409,
+  session_completed: 409,
+  run_in_progress: 409,
+  session_expired: 410,
+  session_cancelled: 410,
+  data_deleted: 410,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unknown_model: 422,
+  unknown_schema: 422,
+  unknown_party: 422,
+  invalid_data_policy: 422,
+  method_not_available: 422,
+  decryption_failed: 422,
+  commitment_mismatch: 422,
+  schema_validation_failed: 422,
+  consent_signature_invalid: 422,
+  submission_rejected: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  enclave_unavailable: 503,
+  run_failed: 500,
+  insufficient_storage: 507,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, value);
+}
+
+/** A field-level problem, e.g. a record that breaks the data schema. Never carries the offending value. */
+export interface ErrorDetail {
+  index?: number;
+  field?: string;
+  message: string;
+}
+
+/** The wire shape of every error: `{ error: { code, message, details? } }`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: ErrorDetail[] };
+}
+
+/** A refusal that may cross a boundary: its message must never contain party data or key material. */
+export class TenzroError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetail[] | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetail[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TenzroError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = options.details;
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
+  }
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new TypeError(`unexpected ${what}: ${JSON.stringify(value)}`);
+}
