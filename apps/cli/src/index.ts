@@ -1,1 +1,5 @@
-export {};
+// The CLI's commands as functions, for tests and scripts.
+export { demo, type DemoOptions } from './commands/demo.js';
+export { keygen } from './commands/keygen.js';
+export { measure } from './commands/measure.js';
+export { readDevCredentials, credentialsPath, type DevCredentials, type DevParty } from './credentials.js';

@@ -113,7 +113,16 @@ const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 // A run of string characters that need no special handling: not '"', not '\\', not a control char.
 const PLAIN_STRING_RUN = /[^"\\\u0000-\u001f]*/y;
 const HEX4 = /^[0-9a-fA-F]{4}$/;
-const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const ESCAPES = new Map<string, string>([
+  ['"', '"'],
+  ['\\', '\\'],
+  ['/', '/'],
+  ['b', '\b'],
+  ['f', '\f'],
+  ['n', '\n'],
+  ['r', '\r'],
+  ['t', '\t'],
+]);
 
 /**
  * Parses JSON text for anything that will be signed, hashed or trusted. Unlike JSON.parse it rejects
@@ -234,7 +243,7 @@ class StrictJsonParser {
         result += String.fromCharCode(parseInt(hex, 16));
         this.pos = end + 6;
       } else {
-        const decoded = e === undefined ? undefined : ESCAPES[e];
+        const decoded = e === undefined ? undefined : ESCAPES.get(e);
         if (decoded === undefined) this.fail('invalid escape in string');
         result += decoded;
         this.pos = end + 2;

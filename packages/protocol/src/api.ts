@@ -113,6 +113,8 @@ export const RunResponse = z.strictObject({
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
   error: RunError.nullable(),
+  /** Where the enclave spent the run's time (ms): decrypt + verify, train, report. The host sees timing anyway. */
+  timings: z.record(z.string(), z.number()).optional(),
 });
 export type RunResponse = z.infer<typeof RunResponse>;
 

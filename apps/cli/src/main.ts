@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// The `tenzro` command line: start the platform, make party keys, run the demo, print the measurement.
+import { Command, InvalidArgumentError } from 'commander';
+import { demo } from './commands/demo.js';
+import { keygen } from './commands/keygen.js';
+import { measure } from './commands/measure.js';
+import { start } from './commands/start.js';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+}
+
+const program = new Command('tenzro').description('Tenzro multi-party inference').showHelpAfterError();
+
+program
+  .command('start')
+  .description('start the server and its enclave (PORT, default 8787; TENZRO_DATA_DIR, default .tenzro)')
+  .action(start);
+
+program
+  .command('keygen <partyId>')
+  .description('write a party key file (Ed25519 signing key, X25519 encryption key)')
+  .option('-o, --out <file>', 'where to write it')
+  .option('-f, --force', 'overwrite an existing file')
+  .action(keygen);
+
+program
+  .command('demo')
+  .description("run the product doc's scenario (three banks and a regulator) against a running server")
+  .option('-n, --records <count>', 'transactions per bank', positiveInteger, 2000)
+  .option('--seed <seed>', 'demo data seed', positiveInteger, 42)
+  .option('--base-url <url>', 'server URL (default: from the development credentials)')
+  .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
+  .action(async (options: { records: number; seed: number; baseUrl?: string; credentials?: string }) => {
+    await demo(options);
+  });
+
+program
+  .command('measure')
+  .description('print the enclave measurement (pcrs[0], SHA-384 of the enclave bundle) of this checkout')
+  .action(() => {
+    console.log(measure());
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const err = error as { code?: string; message?: string };
+  console.error(`tenzro: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// `npm run bench`: prints a table per benchmark and writes bench/results/<name>.json.
+//   node bench/run.js [hpke|flow] [--quick]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchHpke } from './hpke.js';
+import { benchFlow } from './flow.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.filter((a) => !a.startsWith('--'));
+const benches = { hpke: benchHpke, flow: benchFlow };
+
+mkdirSync(join(here, 'results'), { recursive: true });
+for (const [name, run] of Object.entries(benches)) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n## ${name}`);
+  const result = await run({ quick });
+  console.table(result.rows);
+  const file = join(here, 'results', `${name}.json`);
+  writeFileSync(file, JSON.stringify({ name, at: new Date().toISOString(), node: process.version, ...result }, null, 2));
+  console.log(`wrote ${file}`);
+}

@@ -1,0 +1,110 @@
+/**
+ * The enclave measurement (DESIGN §5.8, `pcrs[0]`): SHA-384 of a canonical manifest of the enclave bundle,
+ * i.e. of every file of code that runs inside the enclave, so anyone can recompute it from a checkout.
+ *
+ * The bundle is
+ *   - every `.js` file under `packages/{crypto,protocol,models,enclave}/dist/` (source maps and `.d.ts`
+ *     excluded: they never run), and
+ *   - every file under `packages/models/assets/` (model weights and tables the models package ships; none yet).
+ *
+ * The manifest lists one line per file, sorted by path (UTF-16 code-unit order), in `sha256sum` format:
+ *   `<hex SHA-256 of the file>  <path relative to the repository root, '/'-separated>\n`
+ * and the measurement is the lower-case hex SHA-384 of the manifest's UTF-8 bytes (96 characters).
+ * `sha256sum` over the same files, sorted, then `sha384sum` of that output gives the same value.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Packages whose compiled code runs in the enclave. */
+export const MEASURED_PACKAGES = ['crypto', 'protocol', 'models', 'enclave'] as const;
+
+/** Data files the models package ships (weights, tables); measured whole, whatever their extension. */
+export const MODEL_ASSETS_DIR = 'packages/models/assets';
+
+export interface ManifestEntry {
+  path: string;
+  sha256: string;
+}
+
+export class MeasureError extends Error {
+  readonly code = 'measure_failed' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MeasureError';
+  }
+}
+
+/** The repository root of this checkout: `dist/measure.js` (or `src/measure.ts`) is three levels down. */
+export function defaultRepoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+function isMeasuredCode(name: string): boolean {
+  return name.endsWith('.js');
+}
+
+async function listFiles(dir: string, accept: (name: string) => boolean): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full, accept)));
+    else if (entry.isFile() && accept(entry.name)) out.push(full);
+    else if (entry.isSymbolicLink()) throw new MeasureError(`symbolic link in the enclave bundle: ${full}`);
+  }
+  return out;
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolvePromise(hash.digest('hex')));
+  });
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The manifest's entries, sorted by path. Fails if a measured package has no built `dist/`. */
+export async function bundleManifest(repoRoot: string = defaultRepoRoot()): Promise<ManifestEntry[]> {
+  if (typeof repoRoot !== 'string' || repoRoot.length === 0) throw new TypeError('repoRoot must be a non-empty string');
+  const root = resolve(repoRoot);
+  const files: string[] = [];
+  for (const pkg of MEASURED_PACKAGES) {
+    const dist = join(root, 'packages', pkg, 'dist');
+    const found = await listFiles(dist, isMeasuredCode);
+    if (found.length === 0) throw new MeasureError(`packages/${pkg}/dist has no .js files: build first (npx tsc -b)`);
+    files.push(...found);
+  }
+  files.push(...(await listFiles(join(root, MODEL_ASSETS_DIR), () => true)));
+  const entries: ManifestEntry[] = [];
+  for (const file of files) {
+    if (!(await stat(file)).isFile()) continue;
+    entries.push({ path: relative(root, file).split(sep).join('/'), sha256: await sha256File(file) });
+  }
+  return entries.sort((a, b) => compareCodeUnits(a.path, b.path));
+}
+
+/** The manifest text that is hashed. */
+export function manifestText(entries: readonly ManifestEntry[]): string {
+  return entries.map((e) => `${e.sha256}  ${e.path}\n`).join('');
+}
+
+/** The measurement of the bundle in `repoRoot` (default: this checkout): 96 lower-case hex characters. */
+export async function measureBundle(repoRoot?: string): Promise<string> {
+  const text = manifestText(await bundleManifest(repoRoot ?? defaultRepoRoot()));
+  return createHash('sha384').update(text, 'utf8').digest('hex');
+}

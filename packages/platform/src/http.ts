@@ -1,0 +1,135 @@
+/**
+ * The SDK's one HTTP path. Every request carries `Authorization: Bearer <apiKey>` and `X-Tenant-Id`, and
+ * `X-Tenzro-Party-Id` when the SDK acts as a party. Every reply is parsed with the protocol's schemas:
+ * a refusal becomes a `TenzroApiError` with the API's code, a reply that does not match its schema
+ * becomes `invalid_response`, a request that never got a reply becomes `network_error`.
+ */
+import { parseStrictJson } from '@tenzro/crypto';
+import { ErrorResponse, HEADER_PARTY, HEADER_TENANT } from '@tenzro/protocol';
+import type { z } from 'zod';
+import { TenzroApiError } from './errors.js';
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  tenantId: string;
+  fetch: FetchLike;
+  /** The acting party, sent as `X-Tenzro-Party-Id`. */
+  partyId: string | undefined;
+}
+
+export interface RequestOptions {
+  /** A JSON body (serialised with JSON.stringify). */
+  json?: unknown;
+  /** A binary body, sent as application/octet-stream. */
+  bytes?: Uint8Array;
+  headers?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+}
+
+/** Replies bigger than this are refused before parsing (a sealed result is a few hundred KiB at most). */
+const MAX_REPLY_CHARS = 64 * 1024 * 1024;
+
+export class HttpClient {
+  readonly #baseUrl: string;
+  readonly #headers: Record<string, string>;
+  readonly #fetch: FetchLike;
+
+  constructor(options: HttpClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#fetch = options.fetch;
+    this.#headers = {
+      authorization: `Bearer ${options.apiKey}`,
+      [HEADER_TENANT]: options.tenantId,
+      accept: 'application/json',
+      ...(options.partyId ? { [HEADER_PARTY]: options.partyId } : {}),
+    };
+  }
+
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  /** Sends one request and parses the reply body with `schema`. */
+  async request<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
+    const headers: Record<string, string> = { ...this.#headers, ...options.headers };
+    let body: BodyInit | undefined;
+    if (options.bytes !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      body = options.bytes as Uint8Array<ArrayBuffer>;
+    } else if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    }
+    const url = `${this.#baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (cause) {
+      if (options.signal?.aborted) throw abortError(options.signal);
+      throw new TenzroApiError('network_error', `${method} ${path}: no reply from ${this.#baseUrl}`, { status: 0, cause });
+    }
+
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (cause) {
+      if (options.signal?.aborted) throw abortError(options.signal);
+      throw new TenzroApiError('network_error', `${method} ${path}: the reply was cut off`, { status: response.status, cause });
+    }
+    if (!response.ok) throw errorFromReply(method, path, response.status, text);
+
+    const json = parseJson(text);
+    if (json === undefined) {
+      throw new TenzroApiError('invalid_response', `${method} ${path}: the reply is not JSON`, { status: response.status });
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new TenzroApiError('invalid_response', `${method} ${path}: the reply does not match the API schema`, {
+        status: response.status,
+        details: parsed.error.issues.slice(0, 20).map((issue) => ({
+          field: issue.path.map(String).join('.') || '(body)',
+          message: issue.message,
+        })),
+        cause: parsed.error,
+      });
+    }
+    return parsed.data as z.infer<S>;
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0 || text.length > MAX_REPLY_CHARS) return undefined;
+  try {
+    return parseStrictJson(text, { maxDepth: 64 });
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFromReply(method: string, path: string, status: number, text: string): TenzroApiError {
+  const parsed = ErrorResponse.safeParse(parseJson(text));
+  if (!parsed.success) {
+    return new TenzroApiError('invalid_response', `${method} ${path}: HTTP ${status} without an error body`, { status });
+  }
+  const { code, message, details } = parsed.data.error;
+  return new TenzroApiError(code, message, { status, details });
+}
+
+/** The error an aborted operation rejects with; its `cause` is the signal's reason. */
+export function abortError(signal: AbortSignal): TenzroApiError {
+  return new TenzroApiError('aborted', 'the operation was aborted', { status: 0, cause: signal.reason });
+}
+
+/** Path segment encoding for ids taken from callers. */
+export function segment(value: string, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name} must be a non-empty string`);
+  return encodeURIComponent(value);
+}

@@ -1,0 +1,76 @@
+/**
+ * Server configuration from the environment. Every value has a safe default for development; production
+ * is opt-in (`TENZRO_ENV=production`) and turns off the demo bootstrap.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Environment = 'development' | 'production';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Everything the host persists lives under here: database, blobs, logs, enclave state, dev credentials. */
+  dataDir: string;
+  environment: Environment;
+  /** Largest accepted ciphertext upload, in bytes. */
+  maxUploadBytes: number;
+  /** Uploads streaming at once; the next one gets 429 with Retry-After. */
+  maxConcurrentUploads: number;
+  /** An upload that sends nothing for this long is aborted (a client sending 1 byte a second still counts). */
+  uploadIdleTimeoutMs: number;
+  /** The enclave's entry file, started as a child process; a path, never imported. */
+  enclaveEntry: string;
+  /** Guards POST /v1/admin/tenants; without it the route does not exist. */
+  adminKey: string | undefined;
+  /** Log level of the host (never bodies, never auth headers). */
+  logLevel: string;
+}
+
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_CONCURRENT_UPLOADS = 32;
+
+/** packages/enclave/dist/main.js, resolved from this file (packages/server/{src,dist}/config.*). */
+export function defaultEnclaveEntry(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..', '..', 'enclave', 'dist', 'main.js');
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${text}`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const adminKey = env.TENZRO_ADMIN_KEY;
+  if (adminKey !== undefined && adminKey !== '' && adminKey.length < 32) {
+    throw new ConfigError('TENZRO_ADMIN_KEY must be at least 32 characters');
+  }
+  return {
+    port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    dataDir: resolve(env.TENZRO_DATA_DIR || '.tenzro'),
+    environment: env.TENZRO_ENV === 'production' ? 'production' : 'development',
+    maxUploadBytes: integer(env, 'TENZRO_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),
+    maxConcurrentUploads: integer(env, 'TENZRO_MAX_CONCURRENT_UPLOADS', DEFAULT_MAX_CONCURRENT_UPLOADS, 1, 10_000),
+    uploadIdleTimeoutMs: integer(env, 'TENZRO_UPLOAD_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    enclaveEntry: env.TENZRO_ENCLAVE_ENTRY ? resolve(env.TENZRO_ENCLAVE_ENTRY) : defaultEnclaveEntry(),
+    adminKey: adminKey ? adminKey : undefined,
+    logLevel: env.TENZRO_LOG_LEVEL || 'info',
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * Schema migrations, provided in code (no files to ship). Each migration is written with Kysely's schema
+ * builder so it runs on every dialect; the partial unique indexes (SQLite and PostgreSQL both have them)
+ * make "one active run per session" and "one completed run per session" database invariants.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { DialectName } from './dialect.js';
+
+function initial(dialect: DialectName): Migration {
+  return {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('tenants')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+
+    await db.schema
+      .createTable('parties')
+      .addColumn('party_id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('signing_key', 'text', (c) => c.notNull())
+      .addColumn('encryption_key', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('parties_tenant').on('parties').column('tenant_id').execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('terms_json', 'text', (c) => c.notNull())
+      .addColumn('join_code', 'text', (c) => c.notNull().unique())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('sealed_key', 'text')
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('suite', 'text', (c) => c.notNull())
+      .addColumn('attestation', 'text', (c) => c.notNull())
+      .addColumn('key_destroyed_at', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_tenant').on('sessions').column('tenant_id').execute();
+    await db.schema.createIndex('sessions_status_expiry').on('sessions').columns(['status', 'expires_at']).execute();
+
+    await db.schema
+      .createTable('session_members')
+      .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+      .addColumn('party_id', 'text', (c) => c.notNull().references('parties.party_id'))
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('session_members_pk', ['session_id', 'party_id'])
+      .execute();
+    await db.schema.createIndex('session_members_tenant').on('session_members').column('tenant_id').execute();
+
+    await db.schema
+      .createTable('submissions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+      .addColumn('party_id', 'text', (c) => c.notNull().references('parties.party_id'))
+      .addColumn('blob_hash', 'text', (c) => c.notNull())
+      .addColumn('size', 'integer', (c) => c.notNull())
+      .addColumn('commitment', 'text', (c) => c.notNull())
+      .addColumn('commitment_scheme', 'text', (c) => c.notNull())
+      .addColumn('data_schema', 'text', (c) => c.notNull())
+      .addColumn('record_count', 'integer', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .addColumn('deleted_at', 'text')
+      .addUniqueConstraint('submissions_session_party', ['session_id', 'party_id'])
+      .execute();
+    await db.schema.createIndex('submissions_blob').on('submissions').column('blob_hash').execute();
+
+    await db.schema
+      .createTable('consents')
+      .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+      .addColumn('party_id', 'text', (c) => c.notNull().references('parties.party_id'))
+      .addColumn('consent_json', 'text', (c) => c.notNull())
+      .addColumn('signature', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('consents_pk', ['session_id', 'party_id'])
+      .execute();
+
+    await db.schema
+      .createTable('runs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('prompt', 'text', (c) => c.notNull())
+      .addColumn('parameters_json', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('error_json', 'text')
+      .addColumn('lease_until', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .execute();
+    await db.schema.createIndex('runs_status').on('runs').columns(['status', 'created_at']).execute();
+    await db.schema.createIndex('runs_session').on('runs').columns(['session_id', 'created_at']).execute();
+    await db.schema
+      .createIndex('runs_one_active')
+      .on('runs')
+      .column('session_id')
+      .unique()
+      .where(sql.ref('status'), 'in', sql`('queued', 'running')`)
+      .execute();
+    await db.schema
+      .createIndex('runs_one_completed')
+      .on('runs')
+      .column('session_id')
+      .unique()
+      .where(sql.ref('status'), '=', sql.lit('completed'))
+      .execute();
+
+    await db.schema
+      .createTable('results')
+      .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+      .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))
+      .addColumn('party_id', 'text', (c) => c.notNull().references('parties.party_id'))
+      .addColumn('sealed_blob_hash', 'text')
+      .addColumn('sealed_inline', 'text')
+      .addColumn('report_json', 'text', (c) => c.notNull())
+      .addColumn('attestation', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('results_pk', ['session_id', 'party_id'])
+      .execute();
+
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+        dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+      )
+      .addColumn('session_id', 'text')
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('actor_tenant', 'text')
+      .addColumn('actor_party', 'text')
+      .addColumn('payload_json', 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('audit_session').on('audit_events').columns(['session_id', 'seq']).execute();
+  },
+  };
+}
+
+/** The migrations of one dialect, in order of their names. */
+export function createMigrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      return { '0001_initial': initial(dialect) };
+    },
+  };
+}

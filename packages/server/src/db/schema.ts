@@ -1,0 +1,128 @@
+/**
+ * The host's tables as Kysely types. Timestamps are ISO 8601 UTC strings (`Date#toISOString`), which sort
+ * lexicographically in time order on every dialect. Nothing here is plaintext party data or key material:
+ * `sealed_key` is the enclave-sealed session key, opaque to the host.
+ */
+import type { Generated } from 'kysely';
+
+export interface TenantsTable {
+  id: string;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  /** Lowercase hex SHA-256 of the key text; the key itself is never stored. */
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface PartiesTable {
+  party_id: string;
+  tenant_id: string;
+  signing_key: string;
+  encryption_key: string;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  tenant_id: string;
+  terms_json: string;
+  join_code: string;
+  status: string;
+  expires_at: string;
+  /** The enclave-sealed session private key; null once destroyed (crypto-shredding). */
+  sealed_key: string | null;
+  public_key: string;
+  suite: string;
+  attestation: string;
+  /** When the enclave confirmed it destroyed its copy; null while that is still owed. */
+  key_destroyed_at: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** Who is on a session's roster, by tenant: the index behind visibility checks and lists. */
+export interface SessionMembersTable {
+  session_id: string;
+  party_id: string;
+  tenant_id: string;
+  role: 'participant' | 'observer';
+}
+
+export interface SubmissionsTable {
+  id: string;
+  session_id: string;
+  party_id: string;
+  /** Lowercase hex SHA-256 of the ciphertext: its name in the blob store. */
+  blob_hash: string;
+  size: number;
+  commitment: string;
+  commitment_scheme: string;
+  data_schema: string;
+  record_count: number;
+  received_at: string;
+  deleted_at: string | null;
+}
+
+export interface ConsentsTable {
+  session_id: string;
+  party_id: string;
+  consent_json: string;
+  signature: string;
+  received_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  session_id: string;
+  status: 'queued' | 'running' | 'completed' | 'failed';
+  prompt: string;
+  parameters_json: string;
+  attempts: number;
+  error_json: string | null;
+  lease_until: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface ResultsTable {
+  session_id: string;
+  run_id: string;
+  party_id: string;
+  /** Content hash of a sealed result kept in the blob store, or null when `sealed_inline` holds it. */
+  sealed_blob_hash: string | null;
+  /** The result sealed (HPKE) to this recipient, base64url. */
+  sealed_inline: string | null;
+  report_json: string;
+  attestation: string;
+  created_at: string;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  session_id: string | null;
+  type: string;
+  actor_tenant: string | null;
+  actor_party: string | null;
+  /** Hashes, ids and codes only: never party data, never bodies. */
+  payload_json: string;
+  at: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  parties: PartiesTable;
+  sessions: SessionsTable;
+  session_members: SessionMembersTable;
+  submissions: SubmissionsTable;
+  consents: ConsentsTable;
+  runs: RunsTable;
+  results: ResultsTable;
+  audit_events: AuditEventsTable;
+}
