@@ -8,7 +8,7 @@ const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 let keys: CryptoKeyPair;
 let otherKeys: CryptoKeyPair;
-const payload = encodeCbor(new Map([['module_id', 'test'], ['timestamp', 1]]));
+const payload = encodeCbor(new Map<string, unknown>([['module_id', 'test'], ['timestamp', 1]]));
 
 beforeAll(async () => {
   const generate = () =>
@@ -64,11 +64,11 @@ describe('COSE_Sign1 ES384', () => {
     const parsed = parseCoseSign1(message);
     expect(await verifyCoseSign1(parsed, otherKeys.publicKey)).toBe(false);
     const payload2 = payload.slice();
-    payload2[payload2.length - 1] ^= 1;
+    payload2[payload2.length - 1]! ^= 1;
     expect(await verifyCoseSign1({ ...parsed, payload: payload2 }, keys.publicKey)).toBe(false);
     for (const index of [0, 47, 48, 95]) {
       const signature = parsed.signature.slice();
-      signature[index] ^= 0x80;
+      signature[index]! ^= 0x80;
       expect(await verifyCoseSign1({ ...parsed, signature }, keys.publicKey)).toBe(false);
     }
     expect(await verifyCoseSign1({ ...parsed, signature: parsed.signature.subarray(0, 95) }, keys.publicKey)).toBe(false);

@@ -8,7 +8,7 @@ interface WycheproofTest { tcId: number; comment: string; flags: string[]; msg: 
 interface WycheproofGroup { publicKeyDer: string; sha: string; tests: WycheproofTest[] }
 interface WycheproofFile { algorithm: string; numberOfTests: number; testGroups: WycheproofGroup[] }
 
-const hex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
+const hex = (text: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(text, 'hex'));
 
 async function importP384(spkiHex: string): Promise<CryptoKey> {
   return globalThis.crypto.subtle.importKey('spki', hex(spkiHex), { name: 'ECDSA', namedCurve: 'P-384' }, false, ['verify']);

@@ -32,9 +32,9 @@ export class TenzroApiError extends Error {
 }
 
 /** The host's session record does not match what it claims: its terms do not hash to its id, or the
- *  session's policy forbids what was asked (an unattested key where attestation is required). */
+ *  record's roster, model or key belongs to another session. */
 export class SessionVerificationError extends Error {
-  readonly code: 'session_terms_mismatch' | 'attestation_required';
+  readonly code: 'session_terms_mismatch';
 
   constructor(code: SessionVerificationError['code'], message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

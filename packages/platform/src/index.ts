@@ -1,1 +1,42 @@
-export {};
+// @tenzro/platform — the SDK each party runs. Runs in Node and in browsers: no `node:` imports.
+export { TenzroPlatform, DEFAULT_BASE_URL } from './platform.js';
+export type { TenzroPlatformOptions } from './platform.js';
+export { MultiPartyAi, CONTRIBUTION_TYPE, DEFAULT_RUN_TIMEOUT_MS, verifySessionRecord } from './ai.js';
+export type {
+  Contribution,
+  ContributeInput,
+  CreateMultiPartySessionInput,
+  InferenceResult,
+  RunMultiPartyInferenceInput,
+  SessionKey,
+  SubmitSessionConsentInput,
+  SubmitSessionDataInput,
+  TeeAttestation,
+} from './ai.js';
+export { encryptWithSessionKey, hashCommitment, saltedCommitment, signConsent } from './helpers.js';
+export type { ConsentSigningKey } from './helpers.js';
+export { generatePartyIdentity, loadPartyIdentity, PartyIdentityError, PartyKeyFile } from './identity.js';
+export type { PartyIdentity } from './identity.js';
+export { verifyAttestation, trustedRoots } from './trust.js';
+export type { AttestationCheck, AttestationUnverified, AttestationVerified, VerifyAttestationInput } from './trust.js';
+export { AWS_NITRO_ROOT_G1_PEM } from './nitro-root.js';
+export { ConfigurationError } from './defaults.js';
+export { ResultVerificationError, SessionVerificationError, TenzroApiError } from './errors.js';
+export type { ClientErrorCode, TenzroApiErrorCode } from './errors.js';
+export { AttestationError, FULL_CONSENT } from '@tenzro/protocol';
+export type {
+  AttestationErrorCode,
+  ConsentFlags,
+  ConsentResponse,
+  DataPolicy,
+  DataPolicyInput,
+  InferenceParameters,
+  MultiPartySession,
+  PrivateFindings,
+  ResultReport,
+  RunResponse,
+  SessionStatus,
+  SessionStatusResponse,
+  SubmissionResponse,
+  VerifiedAttestation,
+} from '@tenzro/protocol';

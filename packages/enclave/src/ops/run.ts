@@ -15,12 +15,13 @@
  *   7. report  — the result report, attested with `user_data = reportDigest(report)`, and one sealed
  *                result body per recipient (included participants, then observers).
  */
-import { RESULT_INFO, canonicalize, cryptoRng as _unused, fromBase64Url, sealEnvelope, toBase64Url, utf8Encode } from '@tenzro/crypto';
+import { RESULT_INFO, canonicalize, fromBase64Url, sealEnvelope, toBase64Url, utf8Encode } from '@tenzro/crypto';
 import { checkRelease, cryptoRng } from '@tenzro/models';
 import {
   RESULT_BODY_TYPE,
   RESULT_REPORT_TYPE,
   ResultBody,
+  TenzroError,
   aggregatedDataHash,
   isFullConsent,
   promptHash,
@@ -38,7 +39,6 @@ import { refuse } from '../errors.js';
 import { logEvent } from '../log.js';
 import { assertTermsMatch, comparePartyIds, modelOf, participantOf } from '../session.js';
 import { openSubmission, type OpenedSubmission } from '../submission.js';
-import { TenzroError } from '@tenzro/protocol';
 
 /** Submissions opened at once (each is decrypted chunk-pipelined already). */
 const OPEN_CONCURRENCY = 4;

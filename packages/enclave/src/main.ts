@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The enclave process: `node packages/enclave/dist/main.js`.
+ *
+ *   main.js           serve the framed channel on stdin/stdout until stdin closes
+ *   main.js measure   print the measurement of this checkout's enclave bundle and exit
+ *
+ * Environment: TENZRO_ENCLAVE_STATE_DIR (required to serve) — where the simulated provider keeps its CA
+ * and root secret, and the key store its tombstones. stdout carries reply frames only; diagnostics go to
+ * stderr and never carry data, keys or plaintext.
+ */
+import { SimulatedNsm } from './attestation/simulated-nsm.js';
+import { ChannelError, serveChannel } from './channel.js';
+import { createHandler } from './dispatch.js';
+import { KeyStore } from './key-store.js';
+import { logError, logEvent } from './log.js';
+import { measureBundle } from './measure.js';
+
+async function serve(): Promise<number> {
+  const stateDir = process.env.TENZRO_ENCLAVE_STATE_DIR;
+  if (!stateDir) {
+    process.stderr.write('TENZRO_ENCLAVE_STATE_DIR must name the enclave state directory\n');
+    return 2;
+  }
+  const measurement = await measureBundle();
+  const nsm = await SimulatedNsm.loadOrCreate({ stateDir, measurement });
+  const keys = await KeyStore.open({ nsm, stateDir });
+  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid });
+  try {
+    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys }));
+  } catch (error) {
+    if (error instanceof ChannelError) {
+      logEvent('channel_closed', { reason: error.code });
+      return 1;
+    }
+    throw error;
+  } finally {
+    keys.close();
+  }
+  logEvent('stopped', {});
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && argv[0] === 'measure') {
+    process.stdout.write((await measureBundle()) + '\n');
+    return 0;
+  }
+  if (argv.length > 0) {
+    process.stderr.write('usage: main.js [measure]\n');
+    return 2;
+  }
+  return serve();
+}
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  // the host went away: nothing left to answer
+  logEvent('stdout_closed', { code: error.code ?? 'unknown' });
+  process.exit(1);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    logError('main', error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,142 @@
+/**
+ * `TenzroPlatform`: the SDK's entry point, as the product doc constructs it
+ * (`new TenzroPlatform({ apiKey, tenantId })`). Under Node it fills what the caller leaves out from the
+ * environment: `TENZRO_BASE_URL`, the party key file named by `TENZRO_PARTY_KEY`, and the development
+ * credentials (`TENZRO_CREDENTIALS`, else `${TENZRO_DATA_DIR ?? '.tenzro'}/dev/credentials.json`), which
+ * name the simulated enclave's root and measurement. In a browser there are no defaults.
+ */
+import {
+  EnclaveInfoResponse,
+  PartyResponse,
+  TENANT_ID_PATTERN,
+  tenantOfParty,
+  type EnclaveInfoResponse as EnclaveInfoResponseType,
+  type PartyResponse as PartyResponseType,
+} from '@tenzro/protocol';
+import { MultiPartyAi } from './ai.js';
+import { loadDefaultPartyKeyFile, loadDevCredentials, readEnv, type DevCredentialsFile } from './defaults.js';
+import { HttpClient, segment, type FetchLike } from './http.js';
+import { openPartyKeys, parsePartyKeyFile, type PartyIdentity, type PartyKeys } from './identity.js';
+import { trustedRoots, type TrustSettings } from './trust.js';
+
+export const DEFAULT_BASE_URL = 'http://localhost:8787';
+
+export interface TenzroPlatformOptions {
+  apiKey: string;
+  tenantId: string;
+  /** Default: env TENZRO_BASE_URL, else the development credentials' baseUrl, else http://localhost:8787. */
+  baseUrl?: string;
+  /** The acting party: its identity (key file content, as an object or JSON text). Default: the key file
+   *  whose path is in env TENZRO_PARTY_KEY, if set. */
+  party?: PartyIdentity | string;
+  /** Root certificates (PEM) to trust besides the AWS Nitro root G1, which is always trusted.
+   *  Default: the simulated root named in the development credentials, if present. */
+  trustedRoots?: string[];
+  /** Accepted enclave measurements (hex of PCR0). Default: the development credentials' measurement,
+   *  if present; otherwise any measurement is accepted. */
+  expectedMeasurements?: string[];
+  fetch?: typeof fetch;
+  /** The clock attestation certificates are checked against (default: the system clock). */
+  now?: () => Date;
+}
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`options.${name} must be a non-empty string`);
+  return value;
+}
+
+export class TenzroPlatform {
+  /** Multi-party inference: sessions, keys, data, consent, runs and results. */
+  readonly ai: MultiPartyAi;
+  readonly baseUrl: string;
+  readonly tenantId: string;
+  /** The acting party's id, when the SDK has a party. */
+  readonly partyId: string | undefined;
+  readonly #http: HttpClient;
+  readonly #party: Promise<PartyKeys | undefined>;
+
+  constructor(options: TenzroPlatformOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const apiKey = requireString(options.apiKey, 'apiKey');
+    const tenantId = requireString(options.tenantId, 'tenantId');
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new TypeError('options.tenantId is not a valid tenant id');
+
+    const needsCredentials =
+      options.baseUrl === undefined || options.trustedRoots === undefined || options.expectedMeasurements === undefined;
+    const credentials: DevCredentialsFile | undefined = needsCredentials ? loadDevCredentials() : undefined;
+
+    const baseUrl = options.baseUrl ?? readEnv('TENZRO_BASE_URL') ?? credentials?.baseUrl ?? DEFAULT_BASE_URL;
+    if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) throw new TypeError('options.baseUrl must be an http(s) URL');
+
+    if (options.trustedRoots !== undefined && !Array.isArray(options.trustedRoots)) {
+      throw new TypeError('options.trustedRoots must be an array of PEM strings');
+    }
+    const extraRoots =
+      options.trustedRoots !== undefined
+        ? [...options.trustedRoots]
+        : credentials?.attestation?.rootPem
+          ? [credentials.attestation.rootPem]
+          : [];
+    let expectedMeasurements: string[] | undefined;
+    if (options.expectedMeasurements !== undefined) {
+      if (!Array.isArray(options.expectedMeasurements) || options.expectedMeasurements.length === 0) {
+        throw new TypeError('options.expectedMeasurements must be a non-empty array of hex strings');
+      }
+      expectedMeasurements = options.expectedMeasurements.map((m, i) => {
+        if (typeof m !== 'string' || !/^(?:[0-9a-fA-F]{2}){32,64}$/.test(m)) {
+          throw new TypeError(`options.expectedMeasurements[${i}] must be the hex of a PCR0 value`);
+        }
+        return m.toLowerCase();
+      });
+    } else if (credentials?.attestation?.measurement) {
+      expectedMeasurements = [credentials.attestation.measurement.toLowerCase()];
+    }
+    const now = options.now ?? ((): Date => new Date());
+    if (typeof now !== 'function') throw new TypeError('options.now must be a function returning a Date');
+    const trust: TrustSettings = { roots: trustedRoots(extraRoots), expectedMeasurements, now };
+
+    const partySource: unknown = options.party !== undefined ? options.party : loadDefaultPartyKeyFile();
+    const identity = partySource === undefined ? undefined : parsePartyKeyFile(partySource);
+    if (identity && tenantOfParty(identity.partyId) !== tenantId) {
+      throw new TypeError(`options.party: ${identity.partyId} does not belong to tenant ${tenantId}`);
+    }
+    this.#party = identity ? openPartyKeys(identity) : Promise.resolve(undefined);
+    // Observed at every use; marking it handled here keeps a bad key file from crashing the process early.
+    this.#party.catch(() => undefined);
+
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (typeof fetchImpl !== 'function') throw new TypeError('options.fetch must be a fetch function (none is available globally)');
+    const boundFetch: FetchLike = (input, init) => fetchImpl(input, init);
+
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.tenantId = tenantId;
+    this.partyId = identity?.partyId;
+    this.#http = new HttpClient({ baseUrl: this.baseUrl, apiKey, tenantId, fetch: boundFetch, partyId: identity?.partyId });
+    this.ai = new MultiPartyAi({ http: this.#http, trust, party: () => this.#party });
+  }
+
+  /** Registers a party of this tenant with its public keys (the private halves are never sent). */
+  async registerParty(identity: PartyIdentity | { partyId: string; signingKey: { publicKey: string }; encryptionKey: { publicKey: string } }): Promise<PartyResponseType> {
+    if (typeof identity !== 'object' || identity === null) throw new TypeError('identity must be an object');
+    const body = {
+      partyId: identity.partyId,
+      signingKey: identity.signingKey?.publicKey,
+      encryptionKey: identity.encryptionKey?.publicKey,
+    };
+    await this.#party;
+    return this.#http.request('POST', '/v1/parties', PartyResponse, { json: body });
+  }
+
+  /** A registered party's public keys. */
+  async getParty(partyId: string): Promise<PartyResponseType> {
+    await this.#party;
+    return this.#http.request('GET', `/v1/parties/${segment(partyId, 'partyId')}`, PartyResponse);
+  }
+
+  /** The enclave's provider, measurement and (for the simulated provider) root, as the host reports them.
+   *  This is the host's word: pin the root and measurement out of band before trusting them. */
+  async getEnclaveInfo(): Promise<EnclaveInfoResponseType> {
+    await this.#party;
+    return this.#http.request('GET', '/v1/enclave', EnclaveInfoResponse);
+  }
+}

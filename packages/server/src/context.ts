@@ -1,0 +1,34 @@
+/**
+ * What every domain operation runs with: storage, blob store, enclave, configuration, log and clock.
+ * Built once by `startServer` (or a test) and passed down explicitly; no module keeps its own state.
+ */
+import type { BlobStore } from './blob-store.js';
+import type { ServerConfig } from './config.js';
+import type { Db } from './db/database.js';
+import type { Dialect } from './db/dialect.js';
+import type { EnclavePort } from './enclave-client.js';
+import type { Logger } from './logger.js';
+import type { UploadGate } from './upload-gate.js';
+
+export interface Signals {
+  /** A run was queued: the job runner should look now rather than at its next poll. */
+  runQueued(): void;
+  /** A session with an expiry was created: the expiry timer may need to fire sooner. */
+  expiryChanged(): void;
+}
+
+export interface Context {
+  db: Db;
+  dialect: Dialect;
+  blobs: BlobStore;
+  enclave: EnclavePort;
+  config: ServerConfig;
+  logger: Logger;
+  clock: () => Date;
+  signals: Signals;
+  uploads: UploadGate;
+}
+
+export function nowIso(ctx: Pick<Context, 'clock'>): string {
+  return ctx.clock().toISOString();
+}

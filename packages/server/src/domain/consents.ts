@@ -1,0 +1,87 @@
+/**
+ * submitSessionConsent: a participant's signed consent (DESIGN §5.5). The host checks the signature against
+ * the participant's roster key in the terms for a quick error (the enclave checks it again before any run)
+ * and requires all four permissions; it stores the consent, the new status and the audit entry together.
+ */
+import { canonicalBytes } from '@tenzro/crypto';
+import {
+  TenzroError,
+  assertCan,
+  isFullConsent,
+  sha256Tagged,
+  verifyConsentSignature,
+  type ConsentResponse,
+  type SessionStatus,
+  type SubmitConsentRequest,
+} from '@tenzro/protocol';
+import { nowIso, type Context } from '../context.js';
+import { appendAudit } from '../repositories/audit.js';
+import { findConsent, insertConsent } from '../repositories/consents.js';
+import { activeRun } from '../repositories/runs.js';
+import { findSession } from '../repositories/sessions.js';
+import { actingParty, denyAndAudit, rosterRole, type Actor } from './access.js';
+import { recomputeOpenStatus } from './lifecycle.js';
+import { loadCurrent } from './load.js';
+
+export async function submitConsent(
+  ctx: Context,
+  actor: Actor,
+  sessionId: string,
+  request: SubmitConsentRequest,
+): Promise<ConsentResponse> {
+  const { row, terms } = await loadCurrent(ctx, actor, sessionId);
+  const partyId = actingParty(actor, terms);
+  if (partyId === undefined || rosterRole(terms, partyId) !== 'participant') {
+    throw await denyAndAudit(ctx.db, actor, sessionId, partyId, 'consent', nowIso(ctx));
+  }
+  assertCan('consent', row.status as SessionStatus);
+  const signingKey = terms.participants.find((p) => p.partyId === partyId)!.signingKey;
+  if (!verifyConsentSignature(sessionId, request.consent, request.signature, signingKey)) {
+    throw new TenzroError('consent_signature_invalid', `the consent is not signed by ${partyId}'s roster key for this session`);
+  }
+  if (!isFullConsent(request.consent)) {
+    const refused = Object.entries(request.consent).filter(([, granted]) => !granted).map(([flag]) => flag);
+    throw new TenzroError('invalid_request', 'a consent must grant every permission to count', {
+      details: refused.map((flag) => ({ field: `consent.${flag}`, message: 'must be true' })),
+    });
+  }
+
+  const at = nowIso(ctx);
+  const status = await ctx.db.transaction().execute(async (trx) => {
+    const current = await findSession(trx, sessionId);
+    if (!current) throw new TenzroError('not_found', 'session not found');
+    assertCan('consent', current.status as SessionStatus);
+    if (current.expires_at <= at) throw new TenzroError('session_expired', 'the session has expired');
+    if (await activeRun(trx, sessionId)) throw new TenzroError('run_in_progress', 'a run is queued or running for this session');
+    if (await findConsent(trx, sessionId, partyId)) {
+      throw new TenzroError('already_consented', `${partyId} has already consented to this session`);
+    }
+    try {
+      await insertConsent(trx, {
+        session_id: sessionId,
+        party_id: partyId,
+        consent_json: JSON.stringify(request.consent),
+        signature: request.signature,
+        received_at: at,
+      });
+    } catch (error) {
+      if (ctx.dialect.isUniqueViolation(error)) throw new TenzroError('already_consented', `${partyId} has already consented`);
+      throw error;
+    }
+    const next = await recomputeOpenStatus(trx, current, terms, at);
+    await appendAudit(trx, {
+      sessionId,
+      type: 'consent_recorded',
+      actorTenant: actor.tenantId,
+      actorParty: partyId,
+      payload: {
+        consentHash: sha256Tagged(canonicalBytes(request.consent)),
+        signatureHash: sha256Tagged(Buffer.from(request.signature, 'base64url')),
+        status: next,
+      },
+      at,
+    });
+    return next;
+  });
+  return { sessionId, partyId, consent: request.consent, signature: request.signature, receivedAt: at, status };
+}

@@ -1,0 +1,179 @@
+/**
+ * The session state machine's writes (DESIGN §6): the open status is always recomputed from the facts with
+ * `deriveOpenStatus` inside the transaction that changed them; final states delete the data. Deletion is
+ * crypto-shredding in two steps: inside the state-changing transaction the host marks every submission
+ * deleted, forgets the sealed session key and audits it; after commit it removes the blob files and asks
+ * the enclave to destroy its copy of the key. A crash between the two is finished by `resumeShredding`.
+ */
+import {
+  FINAL_STATUSES,
+  deriveOpenStatus,
+  type ProgressFacts,
+  type SessionStatus,
+  type SessionTerms,
+} from '@tenzro/protocol';
+import { nowIso, type Context } from '../context.js';
+import type { ConsentsTable, SessionsTable, SubmissionsTable } from '../db/schema.js';
+import { appendAudit } from '../repositories/audit.js';
+import { consentsOf } from '../repositories/consents.js';
+import type { Executor } from '../repositories/executor.js';
+import { activeRun, updateRun } from '../repositories/runs.js';
+import {
+  clearSealedKey,
+  findSession,
+  markKeyDestroyed,
+  sessionsOwingKeyDestruction,
+  setSessionStatus,
+} from '../repositories/sessions.js';
+import { deletedBlobHashes, isBlobReferenced, markSubmissionsDeleted, submissionsOf } from '../repositories/submissions.js';
+import { EnclaveCallError } from '../enclave-client.js';
+
+export interface SessionFacts extends ProgressFacts {
+  submissions: SubmissionsTable[];
+  consents: ConsentsTable[];
+}
+
+export async function factsOf(db: Executor, sessionId: string, terms: SessionTerms): Promise<SessionFacts> {
+  const submissions = await submissionsOf(db, sessionId);
+  const consents = await consentsOf(db, sessionId);
+  return {
+    participants: terms.participants.map((p) => p.partyId),
+    minParticipants: terms.dataPolicy.minParticipants,
+    dataSubmittedBy: submissions.map((s) => s.party_id),
+    consentedBy: consents.map((c) => c.party_id),
+    submissions,
+    consents,
+  };
+}
+
+/** Writes the open status the facts imply (only for a session that is not final or running). */
+export async function recomputeOpenStatus(
+  db: Executor,
+  row: SessionsTable,
+  terms: SessionTerms,
+  at: string,
+): Promise<SessionStatus> {
+  const facts = await factsOf(db, row.id, terms);
+  const status = deriveOpenStatus(facts);
+  await setSessionStatus(db, row.id, status, at);
+  return status;
+}
+
+export type ShredReason = 'delete_after_inference' | 'cancelled' | 'expired' | 'retention_expired';
+
+/** The in-transaction half of crypto-shredding; returns the blobs to remove after commit. */
+export async function shredInTransaction(
+  db: Executor,
+  sessionId: string,
+  reason: ShredReason,
+  actor: { tenantId: string | null; partyId: string | null },
+  at: string,
+): Promise<string[]> {
+  const hashes = await markSubmissionsDeleted(db, sessionId, at);
+  await clearSealedKey(db, sessionId, at);
+  await appendAudit(db, {
+    sessionId,
+    type: 'data_destroyed',
+    actorTenant: actor.tenantId,
+    actorParty: actor.partyId,
+    payload: { reason, blobs: hashes, sealedKeyDiscarded: true },
+    at,
+  });
+  return hashes;
+}
+
+/** Removes blob files no live submission names. */
+export async function removeUnreferencedBlobs(ctx: Context, hashes: readonly string[]): Promise<void> {
+  for (const hash of new Set(hashes)) {
+    if (await isBlobReferenced(ctx.db, hash)) continue;
+    try {
+      await ctx.blobs.delete(hash);
+    } catch (error) {
+      ctx.logger.error({ err: error, blob: hash }, 'could not delete a blob; it will be retried at startup');
+    }
+  }
+}
+
+/** Asks the enclave to destroy its copy of a session key; an answer (even a refusal) settles it. */
+export async function destroyEnclaveKey(ctx: Context, sessionId: string): Promise<boolean> {
+  try {
+    await ctx.enclave.call('destroySessionKey', { sessionId });
+  } catch (error) {
+    if (!(error instanceof EnclaveCallError)) {
+      ctx.logger.warn({ err: error, sessionId }, 'enclave key destruction postponed');
+      return false;
+    }
+    ctx.logger.warn({ sessionId, code: error.enclaveCode }, 'enclave refused destroySessionKey; treating the key as gone');
+  }
+  const at = nowIso(ctx);
+  await ctx.db.transaction().execute(async (trx) => {
+    await markKeyDestroyed(trx, sessionId, at);
+    await appendAudit(trx, {
+      sessionId,
+      type: 'key_destroyed',
+      actorTenant: null,
+      actorParty: null,
+      payload: { sessionId },
+      at,
+    });
+  });
+  return true;
+}
+
+/** The after-commit half of crypto-shredding. */
+export async function finishShredding(ctx: Context, sessionId: string, hashes: readonly string[]): Promise<void> {
+  await removeUnreferencedBlobs(ctx, hashes);
+  await destroyEnclaveKey(ctx, sessionId);
+}
+
+/** Completes shredding a crash or an unavailable enclave interrupted. */
+export async function resumeShredding(ctx: Context, options: { blobs: boolean }): Promise<void> {
+  if (options.blobs) await removeUnreferencedBlobs(ctx, await deletedBlobHashes(ctx.db));
+  for (const sessionId of await sessionsOwingKeyDestruction(ctx.db)) {
+    if (!ctx.enclave.ready()) return;
+    await destroyEnclaveKey(ctx, sessionId);
+  }
+}
+
+/**
+ * Enforces a session's expiry: a non-final overdue session becomes `expired` and its data is deleted; a
+ * completed one that kept its data (retain_until_expiry) has it deleted. Idempotent.
+ */
+export async function enforceExpiry(ctx: Context, sessionId: string): Promise<void> {
+  const at = nowIso(ctx);
+  const hashes = await ctx.db.transaction().execute(async (trx) => {
+    const row = await findSession(trx, sessionId);
+    if (!row || row.expires_at > at) return undefined;
+    const status = row.status as SessionStatus;
+    if (status === 'completed') {
+      if (row.sealed_key === null) return undefined;
+      return shredInTransaction(trx, row.id, 'retention_expired', { tenantId: null, partyId: null }, at);
+    }
+    if (FINAL_STATUSES.has(status)) return undefined;
+    const active = await activeRun(trx, row.id);
+    if (active && active.status === 'queued') {
+      await updateRun(trx, active.id, {
+        status: 'failed',
+        finished_at: at,
+        lease_until: null,
+        error_json: JSON.stringify({ code: 'session_expired', message: 'the session expired before the run started', retryable: false }),
+      });
+    }
+    await setSessionStatus(trx, row.id, 'expired', at);
+    await appendAudit(trx, {
+      sessionId: row.id,
+      type: 'session_expired',
+      actorTenant: null,
+      actorParty: null,
+      payload: { previousStatus: status, expiresAt: row.expires_at },
+      at,
+    });
+    return shredInTransaction(trx, row.id, 'expired', { tenantId: null, partyId: null }, at);
+  });
+  if (hashes) await finishShredding(ctx, sessionId, hashes);
+}
+
+/** True when the row is past its expiry and not yet final (a caller arrived before the sweeper). */
+export function isOverdue(row: SessionsTable, now: string): boolean {
+  return row.expires_at <= now && !FINAL_STATUSES.has(row.status as SessionStatus);
+}

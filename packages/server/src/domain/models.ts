@@ -1,0 +1,40 @@
+/**
+ * Which model a session may name, and with which method. The host knows the catalogue as data
+ * (@tenzro/protocol MODEL_CATALOGUE); the model digest, and whether this enclave build runs the model at
+ * all, come from the measured enclave's `hello`, so the host cannot put a digest of its choosing in terms.
+ */
+import { TenzroError, catalogueEntry, type AggregationMethod } from '@tenzro/protocol';
+import type { EnclavePort } from '../enclave-client.js';
+
+export interface ResolvedModel {
+  modelId: string;
+  modelDigest: string;
+  dataSchemas: readonly string[];
+}
+
+export function resolveModel(enclave: EnclavePort, modelId: string, method: AggregationMethod): ResolvedModel {
+  const entry = catalogueEntry(modelId);
+  if (!entry) throw new TenzroError('unknown_model', `unknown model ${JSON.stringify(modelId)}`);
+  if (!entry.methods.includes(method)) {
+    throw new TenzroError('invalid_data_policy', `model ${modelId} does not support aggregation method ${method}`, {
+      details: [{ field: 'dataPolicy.aggregationMethod', message: `not supported by ${modelId}` }],
+    });
+  }
+  if (!entry.available.includes(method)) {
+    throw new TenzroError('method_not_available', `aggregation method ${method} arrives in a later release`, {
+      details: [{ field: 'dataPolicy.aggregationMethod', message: 'not available in this release' }],
+    });
+  }
+  const info = enclave.info();
+  if (!info) throw new TenzroError('enclave_unavailable', 'the enclave has not started yet; try again shortly');
+  const carried = info.models.find((m) => m.modelId === modelId);
+  if (!carried) throw new TenzroError('unknown_model', `model ${modelId} is not carried by the running enclave`);
+  if (!carried.methods.includes(method)) {
+    throw new TenzroError('method_not_available', `aggregation method ${method} arrives in a later release`);
+  }
+  return { modelId, modelDigest: carried.modelDigest, dataSchemas: entry.dataSchemas };
+}
+
+export function dataSchemasOf(modelId: string): readonly string[] {
+  return catalogueEntry(modelId)?.dataSchemas ?? [];
+}

@@ -1,0 +1,74 @@
+/**
+ * runMultiPartyInference: queues a run (202) that the job runner executes in the enclave. Asking again while
+ * one is queued or running returns that run (200), so a retried request never starts a second one.
+ */
+import {
+  TenzroError,
+  assertCan,
+  promptHash,
+  type RunRequest,
+  type RunResponse,
+  type SessionStatus,
+} from '@tenzro/protocol';
+import { nowIso, type Context } from '../context.js';
+import { appendAudit } from '../repositories/audit.js';
+import { activeRun, findRun, insertRun } from '../repositories/runs.js';
+import { findSession } from '../repositories/sessions.js';
+import { actingParty, denyAndAudit, rosterRole, type Actor } from './access.js';
+import { newId } from './ids.js';
+import { loadCurrent } from './load.js';
+import { runView } from './views.js';
+
+export interface RunRequestOutcome {
+  created: boolean;
+  run: RunResponse;
+}
+
+export async function requestRun(ctx: Context, actor: Actor, sessionId: string, request: RunRequest): Promise<RunRequestOutcome> {
+  const { row, terms } = await loadCurrent(ctx, actor, sessionId);
+  const isCreator = row.tenant_id === actor.tenantId;
+  const partyId = actingParty(actor, terms);
+  const isParticipant = partyId !== undefined && rosterRole(terms, partyId) === 'participant';
+  if (!isCreator && !isParticipant) throw await denyAndAudit(ctx.db, actor, sessionId, partyId, 'run the inference', nowIso(ctx));
+
+  const at = nowIso(ctx);
+  const outcome = await ctx.db.transaction().execute(async (trx): Promise<RunRequestOutcome> => {
+    const current = await findSession(trx, sessionId);
+    if (!current) throw new TenzroError('not_found', 'session not found');
+    assertCan('run', current.status as SessionStatus);
+    const existing = await activeRun(trx, sessionId);
+    if (existing) return { created: false, run: runView(existing) };
+    if (current.status !== 'ready') throw new TenzroError('session_not_ready', `the session is ${current.status}; it must be ready to run`);
+    const run = {
+      id: newId('run'),
+      session_id: sessionId,
+      status: 'queued' as const,
+      prompt: request.prompt,
+      parameters_json: JSON.stringify(request.parameters ?? {}),
+      attempts: 0,
+      error_json: null,
+      lease_until: null,
+      created_at: at,
+      finished_at: null,
+    };
+    await insertRun(trx, run);
+    await appendAudit(trx, {
+      sessionId,
+      type: 'run_requested',
+      actorTenant: actor.tenantId,
+      actorParty: isParticipant ? partyId! : null,
+      payload: { runId: run.id, promptHash: promptHash(request.prompt) },
+      at,
+    });
+    return { created: true, run: runView(run) };
+  });
+  if (outcome.created) ctx.signals.runQueued();
+  return outcome;
+}
+
+export async function getRun(ctx: Context, actor: Actor, sessionId: string, runId: string): Promise<RunResponse> {
+  await loadCurrent(ctx, actor, sessionId);
+  const run = await findRun(ctx.db, sessionId, runId);
+  if (!run) throw new TenzroError('not_found', 'run not found');
+  return runView(run);
+}
