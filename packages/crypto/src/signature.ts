@@ -100,7 +100,7 @@ function assertStatement(statement: unknown): asserts statement is Statement {
 }
 
 /** Ed25519 over canonicalBytes(statement). TypeError if `statement.type` is missing or unversioned. */
-export function signStatement(privateKey: Uint8Array | SecretBytes, statement: Statement): Uint8Array {
+export function signStatement<T extends Statement>(privateKey: Uint8Array | SecretBytes, statement: T): Uint8Array {
   const key = secretKeyBytes(privateKey, 'privateKey', ED25519_PRIVATE_KEY_LENGTH);
   assertStatement(statement);
   return ed25519.sign(canonicalBytes(statement), key);
@@ -110,7 +110,7 @@ export function signStatement(privateKey: Uint8Array | SecretBytes, statement: S
  * Verifies a signStatement signature. Returns false (never throws) when the signature is wrong, the
  * statement has no versioned type, or it is not canonicalisable JSON.
  */
-export function verifyStatement(publicKey: Uint8Array, statement: Statement, signature: Uint8Array): boolean {
+export function verifyStatement<T extends Statement>(publicKey: Uint8Array, statement: T, signature: Uint8Array): boolean {
   let message: Uint8Array;
   try {
     assertStatement(statement);

@@ -1,7 +1,8 @@
 /** What every op handler gets: the attestation provider and the key store of this enclave process. */
-import type { AttestationProvider, KeyStore } from './key-store.js';
+import type { AttestationIssuer } from './attestation/issuer.js';
+import type { KeyStore } from './key-store.js';
 
 export interface EnclaveContext {
-  readonly nsm: AttestationProvider;
+  readonly nsm: AttestationIssuer;
   readonly keys: KeyStore;
 }

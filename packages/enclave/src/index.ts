@@ -3,7 +3,8 @@
 export { measureBundle, bundleManifest, manifestText, defaultRepoRoot, MEASURED_PACKAGES, MODEL_ASSETS_DIR, MeasureError } from './measure.js';
 export type { ManifestEntry } from './measure.js';
 export { KeyStore, KeyStoreError, SESSION_KEY_SEALING_INFO, sealedKeyAad } from './key-store.js';
-export type { AttestationProvider, CreatedSessionKey, KeyStoreErrorCode } from './key-store.js';
+export type { CreatedSessionKey, KeyStoreErrorCode } from './key-store.js';
+export type { AttestationIssuer } from './attestation/issuer.js';
 export { createHandler, replyIdOf } from './dispatch.js';
 export type { RequestHandler } from './dispatch.js';
 export { serveChannel, ChannelError } from './channel.js';

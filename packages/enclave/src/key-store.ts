@@ -22,17 +22,8 @@ import {
   utf8Encode,
 } from '@tenzro/crypto';
 import { SESSION_ID_PATTERN, sessionKeyUserData } from '@tenzro/protocol';
+import type { AttestationIssuer } from './attestation/issuer.js';
 import { TOMBSTONE_FILE, Tombstones } from './tombstones.js';
-
-/** What the key store needs from an attestation provider (the simulated NSM or the Nitro device). */
-export interface AttestationProvider {
-  readonly provider: 'simulated' | 'nitro';
-  readonly moduleId: string;
-  readonly measurement: string;
-  readonly rootPem: string;
-  issue(request: { publicKey?: Uint8Array; userData?: Uint8Array; nonce?: Uint8Array }): Promise<Uint8Array>;
-  deriveSealingKey(info: string): Promise<Uint8Array>;
-}
 
 export const SESSION_KEY_SEALING_INFO = 'tenzro/mpi/v1/session-key-sealing';
 export const SEALED_KEY_VERSION = 0x01;
@@ -74,20 +65,20 @@ function checkSessionId(sessionId: unknown): asserts sessionId is string {
 }
 
 export class KeyStore {
-  readonly #nsm: AttestationProvider;
+  readonly #nsm: AttestationIssuer;
   readonly #sealingKey: CryptoKey;
   readonly #tombstones: Tombstones;
   /** Unsealed keys by `sessionId + '\n' + sealedKey` (a session may, in principle, have had two keys). */
   readonly #cache = new Map<string, { sessionId: string; key: SecretBytes }>();
 
-  private constructor(nsm: AttestationProvider, sealingKey: CryptoKey, tombstones: Tombstones) {
+  private constructor(nsm: AttestationIssuer, sealingKey: CryptoKey, tombstones: Tombstones) {
     this.#nsm = nsm;
     this.#sealingKey = sealingKey;
     this.#tombstones = tombstones;
   }
 
   /** Opens the store: derives the sealing key (held as a non-extractable CryptoKey) and loads tombstones. */
-  static async open(options: { nsm: AttestationProvider; stateDir: string }): Promise<KeyStore> {
+  static async open(options: { nsm: AttestationIssuer; stateDir: string }): Promise<KeyStore> {
     const { nsm, stateDir } = options ?? ({} as never);
     if (!nsm || typeof nsm.deriveSealingKey !== 'function') throw new TypeError('nsm must be an attestation provider');
     if (typeof stateDir !== 'string' || stateDir.length === 0) throw new TypeError('stateDir must be a non-empty string');

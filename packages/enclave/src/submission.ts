@@ -79,7 +79,7 @@ async function* readBlob(path: string): AsyncGenerator<Uint8Array> {
 
 /** Whether `error` or anything in its `cause` chain is an instance of `kind`. */
 function causedBy(error: unknown, kind: new (...args: never[]) => Error): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = (e as Error).cause, depth++) {
     if (e instanceof kind) return true;
   }
   return false;

@@ -64,6 +64,7 @@ export class HttpClient {
       body = JSON.stringify(options.json);
     }
     const url = `${this.#baseUrl}${path}`;
+    if (options.signal?.aborted) throw abortError(options.signal);
     let response: Response;
     try {
       response = await this.#fetch(url, {

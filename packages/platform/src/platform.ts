@@ -104,9 +104,14 @@ export class TenzroPlatform {
     // Observed at every use; marking it handled here keeps a bad key file from crashing the process early.
     this.#party.catch(() => undefined);
 
-    const fetchImpl = options.fetch ?? globalThis.fetch;
-    if (typeof fetchImpl !== 'function') throw new TypeError('options.fetch must be a fetch function (none is available globally)');
-    const boundFetch: FetchLike = (input, init) => fetchImpl(input, init);
+    const explicitFetch = options.fetch;
+    if (explicitFetch !== undefined && typeof explicitFetch !== 'function') throw new TypeError('options.fetch must be a function');
+    // The global fetch is looked up per call (not captured), so a fetch installed later is honoured.
+    const boundFetch: FetchLike = (input, init) => {
+      const fetchImpl = explicitFetch ?? globalThis.fetch;
+      if (typeof fetchImpl !== 'function') throw new TypeError('no fetch is available: pass options.fetch');
+      return fetchImpl(input, init);
+    };
 
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.tenantId = tenantId;

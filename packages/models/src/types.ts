@@ -1,0 +1,130 @@
+// Public types of @tenzro/models. Self-contained on purpose: no dependency on @tenzro/protocol.
+
+/** Randomness source: uniform floats in [0, 1). The enclave passes cryptoRng(); tests pass seededRng(seed). */
+export interface Rng {
+  nextFloat(): number;
+}
+
+export type Direction = 'debit' | 'credit';
+export type Channel = 'wire' | 'ach' | 'card' | 'cash' | 'internal';
+export type Label = 'fraud' | 'legit';
+
+/** One record of the transaction_records_v1 contract. A debit moves money out of `accountId`. */
+export interface TransactionRecord {
+  transactionId: string;
+  /** Globally unique account id (think IBAN) of the account this record belongs to. */
+  accountId: string;
+  counterpartyAccountId: string;
+  /** Tenant id of a participating bank (e.g. 'bankB') or another code for an outside bank. */
+  counterpartyBank: string;
+  /** Strictly positive amount in `currency`. */
+  amount: number;
+  /** ISO 4217 code, three uppercase letters. */
+  currency: string;
+  direction: Direction;
+  /** ISO 8601 date-time; a missing zone means UTC. */
+  timestamp: string;
+  channel: Channel;
+  /** ISO 3166-1 alpha-2 code, two uppercase letters. */
+  country: string;
+  label?: Label;
+}
+
+export type AggregationMethod = 'federated' | 'secure_aggregation' | 'mpc';
+
+export interface FederatedConfig {
+  localEpochs: number;
+  aggregationRounds: number;
+  differentialPrivacy: { enabled: boolean; epsilon: number; delta: number };
+}
+
+export interface Partition {
+  partyId: string;
+  records: TransactionRecord[];
+}
+
+export interface ModelRunInput {
+  method: 'federated';
+  partitions: Partition[];
+  federated: FederatedConfig;
+  prompt: string;
+  parameters: { maxTokens?: number; temperature?: number };
+  rng: Rng;
+}
+
+export interface FlaggedTransaction {
+  transactionId: string;
+  /** Combined risk in [0, 1]; flagged when >= the model's flag threshold. */
+  score: number;
+  reasons: string[];
+}
+
+export interface PrivateFindings {
+  flagged: FlaggedTransaction[];
+  summary: Record<string, unknown>;
+}
+
+/**
+ * An aggregate released in shared findings. Counts below the release policy's minimum group size are
+ * suppressed: `suppressed` is true and `count` and `stats` are null. checkRelease verifies every object
+ * of this shape (any object with a boolean `suppressed` key) found in `shared.findings`.
+ */
+export interface Aggregate {
+  count: number | null;
+  suppressed: boolean;
+  stats: Record<string, unknown> | null;
+}
+
+export interface PrivacyReport {
+  /** 'gaussian' when the global model is trained with DP-FedAvg; 'none' otherwise. */
+  mechanism: 'gaussian' | 'none';
+  /** Target epsilon of the session; null without DP. */
+  epsilon: number | null;
+  /** The epsilon the accountant certifies at the calibrated noise (<= epsilon); null without DP. */
+  epsilonSpent: number | null;
+  delta: number | null;
+  noiseMultiplier: number;
+  rounds: number;
+  clippingNorm: number;
+  accountant: 'rdp';
+  /** Unit of privacy: one party's whole contribution to a round (q = 1, steps = rounds). */
+  unit: 'party';
+}
+
+export interface ModelOutput {
+  shared: { content: string; findings: Record<string, unknown> };
+  privateFindings: Record<string, PrivateFindings>;
+  privacy: PrivacyReport;
+}
+
+export interface ModelDefinition {
+  id: string;
+  version: string;
+  /** "sha256:" + hex of SHA-256 over the RFC 8785 canonical JSON of `spec`. */
+  digest: string;
+  /** The declared specification the digest covers. */
+  spec: Readonly<Record<string, unknown>>;
+  dataSchemas: string[];
+  methods: AggregationMethod[];
+  run(input: ModelRunInput): Promise<ModelOutput>;
+}
+
+export interface ValidationError {
+  /** Record index, or -1 for the document as a whole. */
+  index: number;
+  /** Field name, '' for the record or document as a whole, '<unknown>' for a field the schema lacks. */
+  field: string;
+  /** Never echoes the offending value. */
+  message: string;
+}
+
+export type ValidationResult<T> =
+  | { ok: true; records: T[] }
+  | { ok: false; errors: ValidationError[]; truncated: boolean };
+
+export interface DataSchema<T = TransactionRecord> {
+  id: string;
+  /** JSON Schema 2020-12 of the whole document (an array of records). */
+  jsonSchema: Readonly<Record<string, unknown>>;
+  validate(value: unknown): ValidationResult<T>;
+}

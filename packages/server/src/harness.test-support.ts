@@ -1,0 +1,148 @@
+/**
+ * Test harness: a real server in-process (app.inject) with a real enclave child process, a fresh data
+ * directory, the development bootstrap's four demo tenants and parties, and a movable clock.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromBase64Url } from '@tenzro/crypto';
+import { signConsentStatement, type ConsentFlags } from '@tenzro/protocol';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { loadConfig } from './config.js';
+import type { DevCredentials } from './bootstrap.js';
+import { createLogger } from './logger.js';
+import { startServer, type RunningServer, type StartOptions } from './server.js';
+
+export type DemoName = 'bankA' | 'bankB' | 'bankC' | 'regulator';
+
+export const PARTY: Record<DemoName, string> = {
+  bankA: 'party::bankA::treasury',
+  bankB: 'party::bankB::treasury',
+  bankC: 'party::bankC::treasury',
+  regulator: 'party::regulator::compliance',
+};
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  credentials: DevCredentials;
+  /** Milliseconds added to the real clock (move time forward to test expiry). */
+  clockOffsetMs: number;
+  headers(who: DemoName, extra?: Record<string, string>): Record<string, string>;
+  inject(who: DemoName | null, options: InjectOptions): Promise<LightMyRequestResponse>;
+  json<T = any>(response: LightMyRequestResponse): T;
+  consentSignature(who: DemoName, sessionId: string, consent?: ConsentFlags): string;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  start?: StartOptions;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tenzro-server-test-'));
+  const env: NodeJS.ProcessEnv = {
+    TENZRO_DATA_DIR: dataDir,
+    PORT: '0',
+    TENZRO_LOG_LEVEL: process.env.TENZRO_TEST_LOG_LEVEL ?? 'warn',
+    ...(process.env.TENZRO_ENCLAVE_ENTRY ? { TENZRO_ENCLAVE_ENTRY: process.env.TENZRO_ENCLAVE_ENTRY } : {}),
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const state = { offset: 0 };
+  const server = await startServer(config, {
+    listen: false,
+    logger: createLogger({ level: config.logLevel, dataDir, stdout: process.env.TENZRO_TEST_LOG_STDOUT === '1' }),
+    clock: () => new Date(Date.now() + state.offset),
+    jobPollMs: 50,
+    enclaveStartTimeoutMs: 60_000,
+    ...options.start,
+  });
+  if (!server.credentialsFile) throw new Error('the development bootstrap wrote no credentials');
+  const credentials = JSON.parse(await readFile(server.credentialsFile, 'utf8')) as DevCredentials;
+  const byTenant = (who: DemoName) => credentials.parties.find((p) => p.tenantId === who)!;
+
+  const harness: TestServer = {
+    server,
+    dataDir,
+    credentials,
+    get clockOffsetMs() {
+      return state.offset;
+    },
+    set clockOffsetMs(value: number) {
+      state.offset = value;
+    },
+    headers(who, extra = {}) {
+      const party = byTenant(who);
+      return { authorization: `Bearer ${party.apiKey}`, 'x-tenant-id': party.tenantId, ...extra };
+    },
+    async inject(who, request) {
+      const headers = { ...(who ? harness.headers(who) : {}), ...(request.headers as Record<string, string> | undefined) };
+      return server.app.inject({ ...request, headers });
+    },
+    json(response) {
+      return JSON.parse(response.body);
+    },
+    consentSignature(who, sessionId, consent) {
+      return signConsentStatement(sessionId, fromBase64Url(byTenant(who).signingKey.privateKey), consent);
+    },
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+export interface CreateOptions {
+  participants?: DemoName[];
+  observers?: DemoName[];
+  dataPolicy?: Record<string, unknown>;
+  expiresAt?: string;
+  creator?: DemoName;
+}
+
+export async function createTestSession(t: TestServer, options: CreateOptions = {}): Promise<any> {
+  const response = await t.inject(options.creator ?? 'bankA', {
+    method: 'POST',
+    url: '/v1/sessions',
+    payload: {
+      name: 'test session',
+      modelId: 'risk-analyzer-v2',
+      participants: (options.participants ?? ['bankA', 'bankB']).map((n) => PARTY[n]),
+      observers: (options.observers ?? ['regulator']).map((n) => PARTY[n]),
+      ...(options.dataPolicy ? { dataPolicy: options.dataPolicy } : {}),
+      ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
+    },
+  });
+  if (response.statusCode !== 201) throw new Error(`createSession: ${response.statusCode} ${response.body}`);
+  return JSON.parse(response.body);
+}
+
+export const ZERO_COMMITMENT = 'sha256:' + '0'.repeat(64);
+
+export async function uploadData(
+  t: TestServer,
+  who: DemoName,
+  sessionId: string,
+  body: Buffer | Uint8Array | NodeJS.ReadableStream,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return t.inject(who, {
+    method: 'POST',
+    url: `/v1/sessions/${sessionId}/data`,
+    headers: {
+      'content-type': 'application/octet-stream',
+      'x-tenzro-data-schema': 'transaction_records_v1',
+      'x-tenzro-commitment': ZERO_COMMITMENT,
+      ...headers,
+    },
+    payload: body as InjectOptions['payload'],
+  });
+}
+
+export async function auditTypes(t: TestServer, sessionId: string): Promise<string[]> {
+  const rows = await t.server.ctx.db.selectFrom('audit_events').select('type').where('session_id', '=', sessionId).orderBy('seq').execute();
+  return rows.map((r) => r.type);
+}

@@ -1,0 +1,338 @@
+/**
+ * The in-process job runner for inference runs. It polls the runs table (and is woken when a run is
+ * queued), claims the oldest queued run with a lease in one transaction that also moves the session to
+ * `running`, runs it in the enclave, and records the outcome in one transaction: results (one row per
+ * recipient), run completed, session completed, `result_released`, and — under delete_after_inference —
+ * the crypto-shredding of the inputs. A failure puts the session back to its open status so the run can be
+ * asked for again. At startup, runs a killed server left `running` are queued again (up to 3 attempts).
+ */
+import {
+  InferenceParameters,
+  TenzroError,
+  deriveOpenStatus,
+  progressOf,
+  reportHash,
+  sha256Tagged,
+  type RunResult,
+  type SessionStatus,
+  type SessionTerms,
+} from '@tenzro/protocol';
+import { nowIso, type Context } from './context.js';
+import type { RunsTable } from './db/schema.js';
+import { parseTerms } from './domain/access.js';
+import { factsOf, finishShredding, shredInTransaction } from './domain/lifecycle.js';
+import { appendAudit } from './repositories/audit.js';
+import { insertResults } from './repositories/results.js';
+import { findRunById, nextClaimableRun, runsInStatus, updateRun } from './repositories/runs.js';
+import { findSession, setSessionStatus } from './repositories/sessions.js';
+import type { Executor } from './repositories/executor.js';
+
+export const MAX_RUN_ATTEMPTS = 3;
+/** Longer than the enclave's run timeout, so a live run's lease never lapses. */
+export const RUN_LEASE_MS = 11 * 60_000;
+
+interface Claimed {
+  run: RunsTable;
+  attempt: number;
+  terms: SessionTerms;
+}
+
+function runError(code: string, message: string, retryable: boolean): string {
+  return JSON.stringify({ code, message, retryable });
+}
+
+async function failRunInTransaction(
+  trx: Executor,
+  run: RunsTable,
+  terms: SessionTerms | undefined,
+  error: { code: string; message: string; retryable: boolean },
+  at: string,
+): Promise<void> {
+  await updateRun(trx, run.id, {
+    status: 'failed',
+    finished_at: at,
+    lease_until: null,
+    error_json: runError(error.code, error.message, error.retryable),
+  });
+  const session = await findSession(trx, run.session_id);
+  if (session && session.status === 'running' && terms) {
+    const facts = await factsOf(trx, session.id, terms);
+    await setSessionStatus(trx, session.id, deriveOpenStatus(facts), at);
+  }
+  await appendAudit(trx, {
+    sessionId: run.session_id,
+    type: 'run_failed',
+    actorTenant: null,
+    actorParty: null,
+    payload: { runId: run.id, code: error.code, retryable: error.retryable },
+    at,
+  });
+}
+
+export interface JobRunnerOptions {
+  pollMs?: number;
+}
+
+export class JobRunner {
+  readonly #ctx: Context;
+  readonly #pollMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #busy: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+
+  constructor(ctx: Context, options: JobRunnerOptions = {}) {
+    this.#ctx = ctx;
+    this.#pollMs = options.pollMs ?? 1_000;
+  }
+
+  /** Startup recovery: runs left `running` by a killed server are queued again, or failed after 3 attempts. */
+  async recover(): Promise<void> {
+    const ctx = this.#ctx;
+    const at = nowIso(ctx);
+    for (const run of await runsInStatus(ctx.db, 'running')) {
+      await ctx.db.transaction().execute(async (trx) => {
+        if (run.attempts >= MAX_RUN_ATTEMPTS) {
+          const session = await findSession(trx, run.session_id);
+          const terms = session ? parseTerms(session) : undefined;
+          await failRunInTransaction(trx, run, terms, { code: 'run_failed', message: `gave up after ${run.attempts} attempts`, retryable: true }, at);
+          return;
+        }
+        await updateRun(trx, run.id, { status: 'queued', lease_until: null });
+        await appendAudit(trx, {
+          sessionId: run.session_id,
+          type: 'run_requeued',
+          actorTenant: null,
+          actorParty: null,
+          payload: { runId: run.id, attempts: run.attempts },
+          at,
+        });
+      });
+    }
+  }
+
+  start(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => this.wake(), this.#pollMs);
+    this.#timer.unref();
+    this.wake();
+  }
+
+  /** Looks for work now; coalesces with a pass already in progress. */
+  wake(): void {
+    if (this.#closed) return;
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    this.#busy = this.#drain().finally(() => {
+      this.#busy = undefined;
+      if (this.#again && !this.#closed) {
+        this.#again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Resolves when no pass is in progress (tests use it to wait for a run). */
+  async idle(): Promise<void> {
+    while (this.#busy) await this.#busy;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      if (this.#closed) return;
+      let claimed: Claimed | undefined;
+      try {
+        claimed = await this.#claim();
+      } catch (error) {
+        this.#ctx.logger.error({ err: error }, 'job runner: claiming a run failed');
+        return;
+      }
+      if (!claimed) return;
+      await this.#execute(claimed);
+    }
+  }
+
+  async #claim(): Promise<Claimed | undefined> {
+    const ctx = this.#ctx;
+    return ctx.db.transaction().execute(async (trx) => {
+      for (;;) {
+        const at = nowIso(ctx);
+        const run = await nextClaimableRun(trx, at);
+        if (!run) return undefined;
+        const session = await findSession(trx, run.session_id);
+        if (!session) {
+          await updateRun(trx, run.id, { status: 'failed', finished_at: at, lease_until: null, error_json: runError('not_found', 'session not found', false) });
+          continue;
+        }
+        const terms = parseTerms(session);
+        const status = session.status as SessionStatus;
+        if (status !== 'ready' && status !== 'running') {
+          const code = status === 'expired' ? 'session_expired' : status === 'cancelled' ? 'session_cancelled' : 'session_not_ready';
+          await failRunInTransaction(trx, run, terms, { code, message: `the session is ${status}`, retryable: false }, at);
+          continue;
+        }
+        if (run.attempts >= MAX_RUN_ATTEMPTS) {
+          await failRunInTransaction(trx, run, terms, { code: 'run_failed', message: `gave up after ${run.attempts} attempts`, retryable: true }, at);
+          continue;
+        }
+        const attempt = run.attempts + 1;
+        const leaseUntil = new Date(ctx.clock().getTime() + RUN_LEASE_MS).toISOString();
+        await updateRun(trx, run.id, { status: 'running', attempts: attempt, lease_until: leaseUntil });
+        if (status !== 'running') await setSessionStatus(trx, session.id, 'running', at);
+        await appendAudit(trx, {
+          sessionId: session.id,
+          type: 'run_started',
+          actorTenant: null,
+          actorParty: null,
+          payload: { runId: run.id, attempt },
+          at,
+        });
+        return { run: { ...run, status: 'running', attempts: attempt, lease_until: leaseUntil }, attempt, terms };
+      }
+    });
+  }
+
+  async #execute({ run, attempt, terms }: Claimed): Promise<void> {
+    const ctx = this.#ctx;
+    const sessionId = run.session_id;
+    let outcome: RunResult;
+    let included: string[];
+    try {
+      const session = await findSession(ctx.db, sessionId);
+      if (!session) throw new TenzroError('not_found', 'session not found');
+      if (session.sealed_key === null) throw new TenzroError('data_deleted', 'the session key has been destroyed');
+      const facts = await factsOf(ctx.db, sessionId, terms);
+      included = progressOf(facts).complete;
+      if (included.length < terms.dataPolicy.minParticipants) {
+        throw new TenzroError('session_not_ready', `only ${included.length} participants have submitted and consented`);
+      }
+      const inSet = new Set(included);
+      outcome = await ctx.enclave.call('run', {
+        runId: run.id,
+        sessionId,
+        sealedKey: session.sealed_key,
+        terms,
+        submissions: facts.submissions
+          .filter((s) => inSet.has(s.party_id) && s.deleted_at === null)
+          .map((s) => ({
+            partyId: s.party_id,
+            blobPath: ctx.blobs.path(s.blob_hash),
+            commitment: s.commitment,
+            commitmentScheme: s.commitment_scheme as 'plain' | 'salted',
+            dataSchema: s.data_schema,
+          })),
+        consents: facts.consents
+          .filter((c) => inSet.has(c.party_id))
+          .map((c) => ({ partyId: c.party_id, consent: JSON.parse(c.consent_json), signature: c.signature })),
+        prompt: run.prompt,
+        parameters: InferenceParameters.parse(JSON.parse(run.parameters_json)),
+      });
+      this.#checkOutcome(run, terms, included, outcome);
+    } catch (error) {
+      await this.#fail(run, attempt, terms, error);
+      return;
+    }
+    await this.#complete(run, attempt, terms, outcome);
+  }
+
+  /** The host cannot read the results, but it can refuse a reply that is not about this run. */
+  #checkOutcome(run: RunsTable, terms: SessionTerms, included: string[], outcome: RunResult): void {
+    const { report } = outcome;
+    if (report.sessionId !== run.session_id || report.runId !== run.id) {
+      throw new TenzroError('internal_error', 'the enclave answered for another run');
+    }
+    const allowed = new Set([...included, ...terms.observers.map((o) => o.partyId)]);
+    const seen = new Set<string>();
+    for (const sealed of outcome.sealedResults) {
+      if (!allowed.has(sealed.partyId) || seen.has(sealed.partyId)) {
+        throw new TenzroError('internal_error', 'the enclave sealed a result for a party that is not a recipient');
+      }
+      seen.add(sealed.partyId);
+    }
+  }
+
+  async #complete(run: RunsTable, attempt: number, terms: SessionTerms, outcome: RunResult): Promise<void> {
+    const ctx = this.#ctx;
+    const at = nowIso(ctx);
+    let hashes: string[] | undefined;
+    try {
+      hashes = await ctx.db.transaction().execute(async (trx) => {
+        const current = await findRunById(trx, run.id);
+        if (!current || current.status !== 'running' || current.attempts !== attempt) return undefined; // superseded
+        const session = await findSession(trx, run.session_id);
+        if (!session || session.status !== 'running') {
+          const status = session?.status ?? 'missing';
+          await failRunInTransaction(trx, current, terms, { code: status === 'expired' ? 'session_expired' : 'session_not_ready', message: `the session became ${status} during the run`, retryable: false }, at);
+          return undefined;
+        }
+        await insertResults(
+          trx,
+          outcome.sealedResults.map((sealed) => ({
+            session_id: session.id,
+            run_id: run.id,
+            party_id: sealed.partyId,
+            sealed_blob_hash: null,
+            sealed_inline: sealed.sealed,
+            report_json: JSON.stringify(outcome.report),
+            attestation: outcome.attestation,
+            created_at: at,
+          })),
+        );
+        await updateRun(trx, run.id, { status: 'completed', finished_at: at, lease_until: null, error_json: null });
+        await setSessionStatus(trx, session.id, 'completed', at);
+        await appendAudit(trx, {
+          sessionId: session.id,
+          type: 'result_released',
+          actorTenant: null,
+          actorParty: null,
+          payload: {
+            runId: run.id,
+            reportHash: reportHash(outcome.report),
+            attestationHash: sha256Tagged(Buffer.from(outcome.attestation, 'base64url')),
+            includedParties: outcome.report.includedParties,
+            recipients: outcome.sealedResults.map((s) => s.partyId),
+          },
+          at,
+        });
+        if (terms.dataPolicy.retentionPolicy !== 'delete_after_inference') return [];
+        return shredInTransaction(trx, session.id, 'delete_after_inference', { tenantId: null, partyId: null }, at);
+      });
+    } catch (error) {
+      await this.#fail(run, attempt, terms, error);
+      return;
+    }
+    if (hashes !== undefined && terms.dataPolicy.retentionPolicy === 'delete_after_inference') {
+      await finishShredding(ctx, run.session_id, hashes).catch((error: unknown) =>
+        ctx.logger.error({ err: error, sessionId: run.session_id }, 'finishing crypto-shredding failed; retried later'),
+      );
+    }
+  }
+
+  async #fail(run: RunsTable, attempt: number, terms: SessionTerms, error: unknown): Promise<void> {
+    const ctx = this.#ctx;
+    if (this.#closed) return; // shutting down: the run stays `running` and is queued again at the next start
+    const tenzro = error instanceof TenzroError ? error : undefined;
+    const code = (error as { enclaveCode?: string } | null)?.enclaveCode ?? tenzro?.code ?? 'internal_error';
+    const message = tenzro?.message ?? 'the run failed';
+    const retryable = tenzro ? tenzro.status >= 500 : true;
+    if (!tenzro) ctx.logger.error({ err: error, runId: run.id }, 'run failed unexpectedly');
+    else ctx.logger.warn({ runId: run.id, code }, 'run failed');
+    try {
+      await ctx.db.transaction().execute(async (trx) => {
+        const current = await findRunById(trx, run.id);
+        if (!current || current.status !== 'running' || current.attempts !== attempt) return;
+        await failRunInTransaction(trx, current, terms, { code, message, retryable }, nowIso(ctx));
+      });
+    } catch (writeError) {
+      ctx.logger.error({ err: writeError, runId: run.id }, 'recording a failed run failed; it is recovered at the next start');
+    }
+  }
+}

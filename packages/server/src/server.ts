@@ -1,0 +1,132 @@
+/**
+ * `startServer`: wires configuration, log, database, blob store, enclave supervisor, job runner, expiry
+ * watcher and the HTTP app, runs startup recovery (temp files, unfinished shredding, runs a killed server
+ * left running), bootstraps development credentials, and listens.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { bootstrapDevelopment, credentialsPath, refreshCredentials } from './bootstrap.js';
+import { BlobStore } from './blob-store.js';
+import { loadConfig, type ServerConfig } from './config.js';
+import type { Context, Signals } from './context.js';
+import { createDatabase } from './db/database.js';
+import { resumeShredding } from './domain/lifecycle.js';
+import { EnclaveSupervisor, type EnclaveSupervisorOptions } from './enclave-client.js';
+import { ExpiryWatcher } from './expiry.js';
+import { JobRunner } from './jobs.js';
+import { createLogger, type Logger } from './logger.js';
+import { UploadGate } from './upload-gate.js';
+
+export interface StartOptions {
+  /** Listen on config.host:config.port (default true); tests may use only `app.inject()`. */
+  listen?: boolean;
+  /** A logger to use instead of stdout + server.log. */
+  logger?: Logger;
+  clock?: () => Date;
+  /** How long to wait for the enclave's first hello before serving anyway (default 60 s). */
+  enclaveStartTimeoutMs?: number;
+  enclave?: Pick<EnclaveSupervisorOptions, 'timeoutsMs' | 'initialBackoffMs' | 'maxBackoffMs'>;
+  jobPollMs?: number;
+  expirySweepMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  ctx: Context;
+  enclave: EnclaveSupervisor;
+  jobs: JobRunner;
+  expiry: ExpiryWatcher;
+  /** The development credentials file, when one was written or refreshed. */
+  credentialsFile: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig = loadConfig(), options: StartOptions = {}): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, dataDir: config.dataDir });
+  const database = await createDatabase({ dataDir: config.dataDir });
+  const blobs = new BlobStore(join(config.dataDir, 'blobs'));
+  await blobs.init();
+
+  let baseUrl = `http://${config.host}:${config.port}`;
+  const devCredentials = config.environment === 'development' ? credentialsPath(config.dataDir) : undefined;
+  const enclave = new EnclaveSupervisor({
+    entry: config.enclaveEntry,
+    stateDir: join(config.dataDir, 'enclave'),
+    logger: logger.child({ component: 'enclave-supervisor' }),
+    ...options.enclave,
+    onHello: (info) => {
+      if (devCredentials) {
+        refreshCredentials(devCredentials, { info }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not refresh the development credentials'),
+        );
+      }
+    },
+  });
+
+  let jobs: JobRunner | undefined;
+  let expiry: ExpiryWatcher | undefined;
+  const signals: Signals = {
+    runQueued: () => jobs?.wake(),
+    expiryChanged: () => void expiry?.rearm(),
+  };
+  const ctx: Context = {
+    db: database.db,
+    dialect: database.dialect,
+    blobs,
+    enclave,
+    config,
+    logger,
+    clock: options.clock ?? (() => new Date()),
+    signals,
+    uploads: new UploadGate(config.maxConcurrentUploads),
+  };
+  jobs = new JobRunner(ctx, { pollMs: options.jobPollMs });
+  expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs });
+
+  const enclaveTimeout = options.enclaveStartTimeoutMs ?? 60_000;
+  await Promise.race([
+    enclave.start().catch((error: unknown) => logger.error({ err: error }, 'the enclave did not start; serving without it')),
+    new Promise((resolve) => setTimeout(resolve, enclaveTimeout).unref()),
+  ]);
+
+  const app = buildApp(ctx);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await jobs.close();
+    await expiry.close();
+    await app.close();
+    await enclave.close();
+    await database.close();
+    logger.flush?.();
+  };
+
+  try {
+    await resumeShredding(ctx, { blobs: true });
+    await jobs.recover();
+    if (options.listen !== false) {
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      if (address && typeof address === 'object') {
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        baseUrl = `http://${host}:${address.port}`;
+      }
+    } else {
+      await app.ready();
+    }
+    const credentialsFile = await bootstrapDevelopment(ctx, baseUrl);
+    if (credentialsFile) logger.info({ path: credentialsFile }, `development credentials: ${credentialsFile}`);
+    jobs.start();
+    expiry.start();
+    logger.info({ url: baseUrl, environment: config.environment }, 'tenzro server listening');
+    return { url: baseUrl, app, ctx, enclave, jobs, expiry, credentialsFile, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
