@@ -146,3 +146,63 @@ export async function auditTypes(t: TestServer, sessionId: string): Promise<stri
   const rows = await t.server.ctx.db.selectFrom('audit_events').select('type').where('session_id', '=', sessionId).orderBy('seq').execute();
   return rows.map((r) => r.type);
 }
+
+/**
+ * A real submission: `data` (the product doc's shape, `{ records: [...] }` unless given otherwise) sealed to
+ * the session key with HPKE (info DATA_INFO), and its plain commitment.
+ */
+export async function sealForSession(
+  t: TestServer,
+  who: DemoName,
+  sessionId: string,
+  data: unknown,
+): Promise<{ envelope: Uint8Array; commitment: string }> {
+  const { DATA_INFO, fromBase64Url: b64, hashCommitment, sealEnvelope, utf8Encode } = await import('@tenzro/crypto');
+  const key = await t.inject(who, { method: 'GET', url: `/v1/sessions/${sessionId}/key` });
+  if (key.statusCode !== 200) throw new Error(`getSessionKey: ${key.statusCode} ${key.body}`);
+  const publicKey = b64(JSON.parse(key.body).publicKey);
+  const envelope = await sealEnvelope(publicKey, utf8Encode(JSON.stringify(data)), { info: DATA_INFO });
+  return { envelope, commitment: await hashCommitment(data) };
+}
+
+export async function submitValid(t: TestServer, who: DemoName, sessionId: string, data: unknown): Promise<LightMyRequestResponse> {
+  const { envelope, commitment } = await sealForSession(t, who, sessionId, data);
+  return uploadData(t, who, sessionId, Buffer.from(envelope), { 'x-tenzro-commitment': commitment });
+}
+
+export async function consent(t: TestServer, who: DemoName, sessionId: string): Promise<LightMyRequestResponse> {
+  return t.inject(who, {
+    method: 'POST',
+    url: `/v1/sessions/${sessionId}/consents`,
+    payload: {
+      consent: { dataUsage: true, resultSharing: true, attestationSharing: true, retentionAcknowledged: true },
+      signature: t.consentSignature(who, sessionId),
+    },
+  });
+}
+
+/** Every blob file in the store (not temp files). */
+export async function blobFiles(t: TestServer): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const root = t.server.ctx.blobs.root;
+  const out: string[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    for (const name of await readdir(join(root, entry.name))) out.push(entry.name + name);
+  }
+  return out;
+}
+
+/** A small valid contribution for the risk-analyzer-v2 model (transaction_records_v1). */
+export function demoData(who: DemoName): unknown {
+  return {
+    records: [1, 2, 3].map((n) => ({
+      transactionId: `${who}-tx-${n}`,
+      amount: 100 * n,
+      currency: 'EUR',
+      timestamp: `2024-01-0${n}T10:00:00Z`,
+      fromAccount: `${who}-acct-${n}`,
+      toAccount: `${who}-acct-${n + 1}`,
+    })),
+  };
+}
