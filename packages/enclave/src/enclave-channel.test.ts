@@ -68,6 +68,14 @@ describe('enclave channel', () => {
     expect(await other.exited).toBe(0);
   });
 
+  it('answers a frame length beyond the limit, then stops (the stream cannot be resynchronised)', async () => {
+    const other = EnclaveProcess.start(await tempDir('tenzro-enclave-oversize-'));
+    expect((await other.request('hello')).ok).toBe(true);
+    const reply = await other.sendRaw(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
+    expect(reply).toMatchObject({ id: -1, ok: false, error: { code: 'invalid_request' } });
+    expect(await other.exited).toBe(1);
+  });
+
   it('refuses to serve without TENZRO_ENCLAVE_STATE_DIR', () => {
     const env = { ...process.env };
     delete env.TENZRO_ENCLAVE_STATE_DIR;

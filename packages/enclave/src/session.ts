@@ -2,11 +2,11 @@
  * Checks shared by the ops that act on a session: the terms the host passes are the ones the session id
  * commits to, and the model they name is one this enclave carries, with the digest they name.
  */
-import { getModel } from '@tenzro/models';
+import { getModel, type ModelDefinition } from '@tenzro/models';
 import { sessionIdOf, type SessionTerms } from '@tenzro/protocol';
 import { refuse } from './errors.js';
 
-export type EnclaveModelImpl = ReturnType<typeof getModel>;
+export type EnclaveModelImpl = ModelDefinition;
 
 /** The terms must hash to the session id: the host cannot swap rosters, policy or model. */
 export function assertTermsMatch(sessionId: string, terms: SessionTerms): void {

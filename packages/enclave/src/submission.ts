@@ -39,11 +39,14 @@ export interface ModelSchemas {
   readonly dataSchemas: readonly string[];
 }
 
+type Schema = NonNullable<ReturnType<typeof getDataSchema>>;
+type SchemaRecord = Extract<ReturnType<Schema['validate']>, { ok: true }>['records'][number];
+
 export interface OpenedSubmission {
   partyId: string;
   commitment: string;
   dataSchema: string;
-  records: unknown[];
+  records: SchemaRecord[];
 }
 
 class BlobReadError extends Error {
@@ -165,16 +168,20 @@ async function checkCommitment(payload: unknown, submission: ChannelSubmission):
   }
 }
 
+
 /** The schema validator, if the model declares the schema and the models package knows it. */
-function schemaFor(model: ModelSchemas, dataSchema: string): ReturnType<typeof getDataSchema> {
+function schemaFor(model: ModelSchemas, dataSchema: string): Schema {
   if (!model.dataSchemas.includes(dataSchema)) {
     throw refuse('unknown_schema', "the data schema is not one the session's model declares");
   }
+  let schema: Schema | undefined;
   try {
-    return getDataSchema(dataSchema);
+    schema = getDataSchema(dataSchema);
   } catch {
-    throw refuse('unknown_schema', 'the data schema is not known to this enclave');
+    schema = undefined;
   }
+  if (!schema) throw refuse('unknown_schema', 'the data schema is not known to this enclave');
+  return schema;
 }
 
 /** Checks the schema is usable before any decryption (cheap refusals first). */

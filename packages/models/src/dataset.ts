@@ -33,6 +33,10 @@ export interface Dataset {
   /** Party that holds the account's records (-1: an account outside every partition). */
   accountOwner: Int32Array;
   accountCount: number;
+  /** Account id -> index (accounts and counterparties). */
+  accountIndex: ReadonlyMap<string, number>;
+  /** Set of every transactionId, built on first use. */
+  transactionIndex(): ReadonlySet<string>;
   /** Records of each owned account, sorted by time: CSR over accounts. */
   accountStart: Int32Array;
   accountRecords: Int32Array;
@@ -112,7 +116,10 @@ export function buildDataset(partitions: readonly Partition[]): Dataset {
       accountRecords.set(slice, s);
     }
   }
+  let txIndex: Set<string> | undefined;
   return {
+    accountIndex: accounts.map,
+    transactionIndex: () => (txIndex ??= new Set(transactionId)),
     parties: partitions.map((p) => p.partyId),
     n,
     party,

@@ -8,7 +8,8 @@
 // 2. Transfers. A linked pair, or a lone debit/credit whose other side lies outside every partition.
 // 3. Pass-through links. Money entering account m and leaving it again within 5 days, 70–102% of it
 //    (one outgoing transfer, or a fan-out/fan-in of up to 5), card payments excluded. Each link gets a
-//    quality in (0, 1] from the retained fraction and the delay.
+//    quality in (0, 1]: the product of a retained-fraction weight (1 from 90%) and a delay weight
+//    (1 within 6 h, 0.9 within a day, down to 0.4 at 5 days).
 // 4. Chains. Links form a DAG ordered by time; the strongest path through each transfer (sum of link
 //    qualities) measures how long a chain of fast, amount-preserving hops it belongs to.
 import { CHANNEL_CARD, DAY, HOUR, type Dataset } from './dataset.js';
@@ -29,6 +30,8 @@ const MAX_SETTLE = FLOW_PARAMETERS.maxSettlementHours * HOUR;
 const WINDOW = FLOW_PARAMETERS.passThroughWindowHours * HOUR;
 const EARLY = 10 * 60_000; // an outgoing leg may be stamped up to 10 min before the incoming one
 const [RATIO_MIN, RATIO_MAX] = FLOW_PARAMETERS.retainedRange;
+/** At most this many candidate legs are examined per transfer (busy business accounts). */
+const SCAN_LIMIT = 400;
 
 export interface Flows {
   nodeCount: number;
@@ -180,10 +183,13 @@ export function ratioQuality(r: number): number {
   return 0;
 }
 
+/** Faster forwarding is stronger evidence: full weight within 6 h, fading to 0.4 at 5 days. */
 export function delayQuality(ms: number): number {
-  if (ms <= 24 * HOUR) return 1;
-  if (ms <= 72 * HOUR) return 0.8;
-  if (ms <= WINDOW) return 0.5;
+  if (ms <= 6 * HOUR) return 1;
+  if (ms <= 24 * HOUR) return 0.9;
+  if (ms <= 48 * HOUR) return 0.7;
+  if (ms <= 72 * HOUR) return 0.55;
+  if (ms <= WINDOW) return 0.4;
   return 0;
 }
 
@@ -260,7 +266,7 @@ function passThroughLinks(d: Dataset, f: Omit<Flows, 'links' | 'strength'>): Pas
       let best = -1;
       let bestQ = 0;
       const parts: number[] = [];
-      for (let k = start; k < outs.length; k++) {
+      for (let k = start; k < outs.length && k - start < SCAN_LIMIT; k++) {
         const y = outs[k]!;
         const dt = f.nodeTimeOut[y]! - tIn;
         if (dt > WINDOW) break;
@@ -303,7 +309,7 @@ function passThroughLinks(d: Dataset, f: Omit<Flows, 'links' | 'strength'>): Pas
       const target = otherSide(d, f, y, false);
       let sum = 0;
       const chosen: number[] = [];
-      for (let k = end - 1; k >= 0 && chosen.length < maxParts; k--) {
+      for (let k = end - 1; k >= 0 && chosen.length < maxParts && end - k <= SCAN_LIMIT; k--) {
         const x = ins[k]!;
         if (tOut - f.nodeTimeIn[x]! > WINDOW) break;
         if (x === y || (target >= 0 && otherSide(d, f, x, true) === target)) continue;

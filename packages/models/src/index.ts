@@ -1,1 +1,48 @@
-export {};
+// @tenzro/models — model registry, data schemas, release policy and demo data. Runs in Node and browsers:
+// no `node:` imports; randomness comes in through an Rng argument.
+export type {
+  Aggregate,
+  AggregationMethod,
+  Channel,
+  DataSchema,
+  Direction,
+  FederatedConfig,
+  FlaggedTransaction,
+  Label,
+  ModelDefinition,
+  ModelOutput,
+  ModelRunInput,
+  Partition,
+  PrivacyReport,
+  PrivateFindings,
+  Rng,
+  TransactionRecord,
+  ValidationError,
+  ValidationResult,
+} from './types.js';
+export { cryptoRng, seededRng } from './rng.js';
+export {
+  MAX_ERRORS,
+  MAX_RECORDS,
+  TRANSACTION_RECORDS_V1,
+  TRANSACTION_RECORDS_V1_JSON_SCHEMA,
+  getDataSchema,
+  listDataSchemas,
+} from './schema.js';
+export { getModel, listModels } from './registry.js';
+export { ModelRunError, type ModelRunErrorCode } from './errors.js';
+export { RISK_ANALYZER_DIGEST, RISK_ANALYZER_ID, RISK_ANALYZER_VERSION } from './risk-analyzer.js';
+export { checkRelease, type ReleaseOptions, type ReleaseResult } from './release.js';
+export {
+  demoPartitions,
+  evaluateDetection,
+  flaggedTransactionIds,
+  generateDemoData,
+  type DemoData,
+  type DemoOptions,
+  type DemoTruth,
+  type DetectionReport,
+  type DetectionScore,
+  type FlagSource,
+  type PatternScore,
+} from './demo.js';

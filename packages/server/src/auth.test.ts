@@ -154,4 +154,46 @@ describe('admin route', () => {
     const response = await t.inject(null, { method: 'POST', url: '/v1/admin/tenants', payload: { tenantId: 'bankZ' } });
     expect(response.statusCode).toBe(404);
   });
+
+  it('in production: no default credentials; the admin key creates a tenant whose key is shown once', async () => {
+    const adminKey = 'admin-' + randomBytes(24).toString('hex');
+    const prod = await startTestServer({ env: { TENZRO_ENV: 'production', TENZRO_ADMIN_KEY: adminKey } });
+    try {
+      expect(prod.server.credentialsFile).toBeUndefined();
+      expect(await prod.server.ctx.db.selectFrom('tenants').selectAll().execute()).toEqual([]);
+      const wrong = await prod.inject(null, {
+        method: 'POST',
+        url: '/v1/admin/tenants',
+        headers: { authorization: 'Bearer ' + 'x'.repeat(adminKey.length) },
+        payload: { tenantId: 'hospital' },
+      });
+      expect(wrong.statusCode).toBe(401);
+      const created = await prod.inject(null, {
+        method: 'POST',
+        url: '/v1/admin/tenants',
+        headers: { authorization: `Bearer ${adminKey}` },
+        payload: { tenantId: 'hospital' },
+      });
+      expect(created.statusCode).toBe(201);
+      const { apiKey, tenantId } = prod.json(created);
+      expect(tenantId).toBe('hospital');
+      const list = await prod.inject(null, {
+        method: 'GET',
+        url: '/v1/sessions',
+        headers: { authorization: `Bearer ${apiKey}`, 'x-tenant-id': 'hospital' },
+      });
+      expect(list.statusCode).toBe(200);
+      const twice = await prod.inject(null, {
+        method: 'POST',
+        url: '/v1/admin/tenants',
+        headers: { authorization: `Bearer ${adminKey}` },
+        payload: { tenantId: 'hospital' },
+      });
+      expect(twice.statusCode).toBe(409);
+      const keys = await prod.server.ctx.db.selectFrom('api_keys').selectAll().execute();
+      expect(JSON.stringify(keys)).not.toContain(apiKey);
+    } finally {
+      await prod.close();
+    }
+  });
 });

@@ -5,7 +5,7 @@
  * and its directory fsynced. No temp file outlives a failed write, and `init()` sweeps any a crash left.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TenzroError } from '@tenzro/protocol';
@@ -28,6 +28,16 @@ export interface StoredBlob {
 function isStorageFull(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** FileHandle#write may write less than asked (a nearly full disk): loop until every byte is down. */
+async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing a blob'), { code: 'ENOSPC', syscall: 'write' });
+    offset += bytesWritten;
+  }
 }
 
 async function fsyncDirectory(path: string): Promise<void> {
@@ -80,36 +90,83 @@ export class BlobStore {
     return (await readdir(this.root)).filter((name) => name.startsWith(TEMP_PREFIX));
   }
 
+  /**
+   * Streams `source` into the store. On overflow the source is paused and left unread (never destroyed),
+   * so the HTTP layer can still answer 413 on the same connection before closing it.
+   */
   async write(source: Readable, options: BlobWriteOptions): Promise<StoredBlob> {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
     const tempPath = join(this.root, TEMP_PREFIX + randomBytes(12).toString('hex'));
     const hasher = createHash('sha256');
     let size = 0;
     let renamed = false;
-    let handle: Awaited<ReturnType<typeof open>> | undefined;
-    let idleTimer: NodeJS.Timeout | undefined;
+    let handle: FileHandle | undefined;
     let idleExpired = false;
-    const armIdle = (): void => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        idleExpired = true;
-        source.destroy(new Error('upload idle timeout'));
-      }, options.idleTimeoutMs);
-    };
     try {
       handle = await open(tempPath, 'wx', 0o600);
-      armIdle();
-      for await (const chunk of source) {
-        const bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-        size += bytes.length;
-        if (size > options.maxBytes) {
-          throw new TenzroError('payload_too_large', `the upload exceeds the limit of ${options.maxBytes} bytes`);
-        }
-        hasher.update(bytes);
-        await handle.write(bytes);
+      const file = handle;
+      await new Promise<void>((resolve, reject) => {
+        let settled = false;
+        let ended = false;
+        let idleTimer: NodeJS.Timeout | undefined;
+        const armIdle = (): void => {
+          clearTimeout(idleTimer);
+          idleTimer = setTimeout(() => {
+            idleExpired = true;
+            finish(new Error('upload idle timeout'));
+            source.destroy();
+          }, options.idleTimeoutMs);
+        };
+        const finish = (error?: unknown): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(idleTimer);
+          source.off('data', onData);
+          source.off('end', onEnd);
+          source.off('error', onError);
+          source.off('close', onClose);
+          if (error === undefined) resolve();
+          else {
+            source.pause();
+            reject(error);
+          }
+        };
+        // The write of the latest chunk; 'end' can arrive while it is still in flight.
+        let pending: Promise<void> = Promise.resolve();
+        const onData = (chunk: Buffer | string): void => {
+          const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+          size += bytes.length;
+          if (size > options.maxBytes) {
+            finish(new TenzroError('payload_too_large', `the upload exceeds the limit of ${options.maxBytes} bytes`));
+            return;
+          }
+          hasher.update(bytes);
+          source.pause();
+          pending = writeFully(file, bytes).then(
+            () => {
+              if (settled || ended) return;
+              armIdle();
+              source.resume();
+            },
+            (error: unknown) => finish(error),
+          );
+        };
+        const onEnd = (): void => {
+          ended = true;
+          clearTimeout(idleTimer);
+          void pending.then(() => finish());
+        };
+        const onError = (error: unknown): void => finish(error);
+        const onClose = (): void => {
+          if (!ended) finish(new Error('the upload was aborted'));
+        };
+        source.on('data', onData);
+        source.on('end', onEnd);
+        source.on('error', onError);
+        source.on('close', onClose);
         armIdle();
-      }
-      clearTimeout(idleTimer);
+        source.resume();
+      });
       await handle.sync();
       await handle.close();
       handle = undefined;
@@ -130,7 +187,6 @@ export class BlobStore {
       if (idleExpired) throw new TenzroError('invalid_request', 'the upload stalled and was aborted', { cause: error });
       throw new TenzroError('invalid_request', 'the upload was interrupted', { cause: error });
     } finally {
-      clearTimeout(idleTimer);
       if (handle) await handle.close().catch(() => undefined);
       if (!renamed) await unlink(tempPath).catch(() => undefined);
     }

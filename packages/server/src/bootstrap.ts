@@ -5,6 +5,7 @@
  * These are demo identities made on the operator's machine for convenience; in production there are no
  * default credentials and tenants come from POST /v1/admin/tenants.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ export function credentialsPath(dataDir: string): string {
 
 async function writeCredentials(path: string, credentials: DevCredentials): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  const temp = `${path}.tmp`;
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(temp, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
   await chmod(temp, 0o600);
   await rename(temp, path);
@@ -90,11 +91,22 @@ export async function bootstrapDevelopment(ctx: Context, baseUrl: string): Promi
   return path;
 }
 
-/** Rewrites the base URL and the enclave's attestation root and measurement in an existing file. */
-export async function refreshCredentials(
+let refreshes: Promise<void> = Promise.resolve();
+
+/**
+ * Rewrites the base URL and the enclave's attestation root and measurement in an existing file. Refreshes
+ * are serialised (a restarted enclave's hello may race the startup refresh).
+ */
+export function refreshCredentials(
   path: string,
   update: { baseUrl?: string | undefined; info?: EnclaveInfo | undefined },
 ): Promise<void> {
+  const next = refreshes.then(() => refreshOnce(path, update));
+  refreshes = next.catch(() => undefined);
+  return next;
+}
+
+async function refreshOnce(path: string, update: { baseUrl?: string | undefined; info?: EnclaveInfo | undefined }): Promise<void> {
   if (!existsSync(path)) return;
   const credentials = JSON.parse(await readFile(path, 'utf8')) as DevCredentials;
   if (update.baseUrl !== undefined) credentials.baseUrl = update.baseUrl;

@@ -178,7 +178,7 @@ export class EnclaveSupervisor implements EnclavePort {
       for (const message of messages) this.#onMessage(message);
     });
     createInterface({ input: child.stderr }).on('line', (line) => {
-      logger.info({ component: 'enclave', pid: child.pid }, line.length > 2000 ? line.slice(0, 2000) + '…' : line);
+      logger.info({ source: 'enclave-stderr', enclavePid: child.pid }, line.length > 2000 ? line.slice(0, 2000) + '…' : line);
     });
     child.stdin.on('error', (error) => logger.warn({ err: error }, 'enclave channel: write failed'));
     child.on('error', (error) => logger.error({ err: error }, 'enclave process error'));
@@ -198,7 +198,7 @@ export class EnclaveSupervisor implements EnclavePort {
         pid: hello.pid,
       };
       this.#ready = true;
-      logger.info({ provider: hello.provider, measurement: hello.measurement, pid: child.pid }, 'enclave ready');
+      logger.info({ provider: hello.provider, measurement: hello.measurement, enclavePid: child.pid }, 'enclave ready');
       this.#options.onHello?.(this.#info);
       return this.#info;
     } catch (error) {

@@ -38,10 +38,13 @@ export interface TestServer {
 export interface TestServerOptions {
   env?: Record<string, string>;
   start?: StartOptions;
+  /** Reuse a data directory (a restart); it is then left in place by close(). */
+  dataDir?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tenzro-server-test-'));
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tenzro-server-test-')));
   const env: NodeJS.ProcessEnv = {
     TENZRO_DATA_DIR: dataDir,
     PORT: '0',
@@ -59,8 +62,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     enclaveStartTimeoutMs: 60_000,
     ...options.start,
   });
-  if (!server.credentialsFile) throw new Error('the development bootstrap wrote no credentials');
-  const credentials = JSON.parse(await readFile(server.credentialsFile, 'utf8')) as DevCredentials;
+  const credentials: DevCredentials = server.credentialsFile
+    ? (JSON.parse(await readFile(server.credentialsFile, 'utf8')) as DevCredentials)
+    : { baseUrl: server.url, attestation: { rootPem: null, measurement: null }, parties: [] };
   const byTenant = (who: DemoName) => credentials.parties.find((p) => p.tenantId === who)!;
 
   const harness: TestServer = {
@@ -89,7 +93,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       await server.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
   return harness;
@@ -193,16 +197,19 @@ export async function blobFiles(t: TestServer): Promise<string[]> {
   return out;
 }
 
-/** A small valid contribution for the risk-analyzer-v2 model (transaction_records_v1). */
-export function demoData(who: DemoName): unknown {
-  return {
-    records: [1, 2, 3].map((n) => ({
-      transactionId: `${who}-tx-${n}`,
-      amount: 100 * n,
-      currency: 'EUR',
-      timestamp: `2024-01-0${n}T10:00:00Z`,
-      fromAccount: `${who}-acct-${n}`,
-      toAccount: `${who}-acct-${n + 1}`,
-    })),
-  };
+/** A small valid contribution for risk-analyzer-v2: an array of transaction_records_v1 records. */
+export function demoData(who: DemoName, count = 40): unknown {
+  const banks = ['bankA', 'bankB', 'bankC'];
+  return Array.from({ length: count }, (_, n) => ({
+    transactionId: `${who}-tx-${n}`,
+    accountId: `${who}-acct-${n % 7}`,
+    counterpartyAccountId: `${banks[n % 3]}-acct-${(n * 5) % 7}`,
+    counterpartyBank: banks[n % 3]!,
+    amount: 50 + ((n * 7919) % 5000),
+    currency: 'EUR',
+    direction: n % 2 === 0 ? 'debit' : 'credit',
+    timestamp: new Date(Date.UTC(2024, 0, 1 + (n % 28), n % 24, (n * 13) % 60)).toISOString(),
+    channel: ['wire', 'ach', 'card', 'cash', 'internal'][n % 5]!,
+    country: n % 9 === 0 ? 'CH' : 'DE',
+  }));
 }

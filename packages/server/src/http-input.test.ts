@@ -205,6 +205,16 @@ describe('OpenAPI', () => {
     expect(document.paths['/v1/sessions/{sessionId}/data'].post.requestBody.content['application/octet-stream']).toBeDefined();
   });
 
+  it('describes the enclave: provider, measurement and simulated root', async () => {
+    const response = await t.inject('bankB', { method: 'GET', url: '/v1/enclave' });
+    expect(response.statusCode).toBe(200);
+    const info = t.json(response);
+    expect(info).toMatchObject({ provider: 'simulated', ready: true });
+    expect(info.measurement).toMatch(/^[0-9a-f]{96}$/);
+    expect(info.rootPem).toContain('BEGIN CERTIFICATE');
+    expect(t.credentials.attestation).toEqual({ rootPem: info.rootPem, measurement: info.measurement });
+  });
+
   it('answers /healthz without credentials', async () => {
     const response = await t.inject(null, { method: 'GET', url: '/healthz' });
     expect(t.json(response)).toEqual({ status: 'ok', enclave: 'ready' });

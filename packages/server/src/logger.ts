@@ -33,7 +33,7 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.dataDir) {
     const directory = join(options.dataDir, 'logs');
     mkdirSync(directory, { recursive: true, mode: 0o700 });
-    streams.push({ stream: pino.destination({ dest: join(directory, 'server.log'), mkdir: true, sync: false }) });
+    streams.push({ stream: pino.destination({ dest: join(directory, 'server.log'), mkdir: true, sync: false, mode: 0o600 }) });
   }
   return pino(
     {

@@ -101,7 +101,7 @@ describe('enclave verification', () => {
     const response = await submitValid(t, 'bankA', session.id, demoData('bankA'));
     expect(response.statusCode, response.body).toBe(201);
     const body = t.json(response);
-    expect(body).toMatchObject({ sessionId: session.id, partyId: PARTY.bankA, status: 'collecting', recordCount: 3 });
+    expect(body).toMatchObject({ sessionId: session.id, partyId: PARTY.bankA, status: 'collecting', recordCount: 40 });
     const hash = body.ciphertextHash.slice('sha256:'.length);
     expect(await t.server.ctx.blobs.exists(hash)).toBe(true);
     const rows = await submissionRows(session.id);
@@ -134,5 +134,87 @@ describe('enclave verification', () => {
     });
     expect(response.statusCode).toBe(400);
     expect(t.json(response).error.details[0].field).toBe('headers.x-tenzro-commitment');
+  });
+});
+
+describe('over a real socket', () => {
+  let live: TestServer;
+  let port: number;
+  beforeAll(async () => {
+    live = await startTestServer({ env: { TENZRO_MAX_UPLOAD_BYTES: String(LIMIT) }, start: { listen: true } });
+    port = Number(new URL(live.server.url).port);
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  async function post(path: string, headers: Record<string, string>, body: (req: import('node:http').ClientRequest) => void) {
+    const { request } = await import('node:http');
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      body(req);
+    });
+  }
+
+  it('answers 413 to a declared 1 GB upload after reading only the headers', async () => {
+    const session = await createTestSession(live);
+    const response = await post(
+      `/v1/sessions/${session.id}/data`,
+      {
+        ...live.headers('bankA'),
+        'content-type': 'application/octet-stream',
+        'content-length': String(1024 ** 3),
+        'x-tenzro-data-schema': 'transaction_records_v1',
+        'x-tenzro-commitment': 'sha256:' + '0'.repeat(64),
+      },
+      (req) => req.write(randomBytes(1024)), // and never the rest
+    );
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body).error.code).toBe('payload_too_large');
+    expect(await live.server.ctx.blobs.tempFiles()).toEqual([]);
+  });
+
+  it('answers 413 to a chunked upload that runs past the limit', async () => {
+    const session = await createTestSession(live);
+    const response = await post(
+      `/v1/sessions/${session.id}/data`,
+      {
+        ...live.headers('bankA'),
+        'content-type': 'application/octet-stream',
+        'transfer-encoding': 'chunked',
+        'x-tenzro-data-schema': 'transaction_records_v1',
+        'x-tenzro-commitment': 'sha256:' + '0'.repeat(64),
+      },
+      (req) => {
+        const pump = (left: number): void => {
+          if (left === 0 || req.destroyed) return void req.end();
+          if (req.write(randomBytes(16 * 1024))) setImmediate(() => pump(left - 1));
+          else req.once('drain', () => pump(left - 1));
+        };
+        pump(16);
+      },
+    ).catch((error: NodeJS.ErrnoException) => ({ status: -1, body: error.code ?? '' }));
+    // The server answers 413 and closes; a client still writing may see the reset first.
+    expect([413, -1]).toContain(response.status);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await live.server.ctx.blobs.tempFiles()).toEqual([]);
+    expect(await live.server.ctx.db.selectFrom('submissions').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
+  });
+
+  it('serves 200 concurrent uploads with 4xx refusals only, never 5xx, and leaves nothing behind', async () => {
+    const session = await createTestSession(live, { participants: ['bankA', 'bankB', 'bankC'] });
+    const who = ['bankA', 'bankB', 'bankC'] as const;
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => uploadData(live, who[i % 3]!, session.id, randomBytes(32 * 1024)).then((r) => r.statusCode)),
+    );
+    expect(statuses.every((s) => s >= 400 && s < 500)).toBe(true);
+    expect(await live.server.ctx.blobs.tempFiles()).toEqual([]);
+    expect(await blobFiles(live)).toEqual([]);
+    expect(await live.server.ctx.db.selectFrom('submissions').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@
  *                result body per recipient (included participants, then observers).
  */
 import { RESULT_INFO, canonicalize, fromBase64Url, sealEnvelope, toBase64Url, utf8Encode } from '@tenzro/crypto';
-import { checkRelease, cryptoRng } from '@tenzro/models';
+import { ModelRunError, checkRelease, cryptoRng } from '@tenzro/models';
 import {
   RESULT_BODY_TYPE,
   RESULT_REPORT_TYPE,
@@ -101,12 +101,24 @@ function plainJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/**
+ * The rule a release-policy violation broke. Violations read `<path>: <rule>`; the path may hold names
+ * taken from the output, so only the fixed rule text after the last ': ' leaves the enclave.
+ */
 function violationRule(violation: unknown): string {
-  if (typeof violation === 'string') return violation;
-  if (typeof violation === 'object' && violation !== null && typeof (violation as { rule?: unknown }).rule === 'string') {
-    return (violation as { rule: string }).rule;
+  if (typeof violation !== 'string') return 'release policy';
+  const at = violation.lastIndexOf(': ');
+  return at === -1 ? 'release policy' : violation.slice(at + 2);
+}
+
+/** A model's own refusal (ModelRunError) becomes run_failed naming only its code. */
+async function runModel<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof ModelRunError) throw refuse('run_failed', `the model run failed (${error.code})`);
+    throw error;
   }
-  return 'release_policy';
 }
 
 export async function run(ctx: EnclaveContext, request: RunRequest): Promise<EnclaveResultOf<'run'>> {
@@ -143,14 +155,10 @@ export async function run(ctx: EnclaveContext, request: RunRequest): Promise<Enc
   // 5. train
   const trainStarted = performance.now();
   const partitions = included.map((p) => ({ partyId: p.partyId, records: p.records }));
-  const output = await model.run({
-    method: 'federated',
-    partitions,
-    federated: policy.federatedConfig,
-    prompt: request.prompt,
-    parameters: request.parameters,
-    rng: cryptoRng(),
-  });
+  const federated = policy.federatedConfig;
+  const output = await runModel(() =>
+    model.run({ method: 'federated', partitions, federated, prompt: request.prompt, parameters: request.parameters, rng: cryptoRng() }),
+  );
   const trainMs = elapsed(trainStarted);
 
   // 6. release
