@@ -100,8 +100,8 @@ export function generateDemoData(options: DemoOptions): DemoData {
     throw new TypeError('banks must be a non-empty array of tenant ids');
   }
   if (new Set(banks).size !== banks.length) throw new RangeError('banks must not repeat');
-  if (!Number.isInteger(recordsPerBank) || recordsPerBank < 300 || recordsPerBank > 1_000_000) {
-    throw new RangeError('recordsPerBank must be an integer in [300, 1000000]');
+  if (!Number.isInteger(recordsPerBank) || recordsPerBank < 100 || recordsPerBank > 1_000_000) {
+    throw new RangeError('recordsPerBank must be an integer in [100, 1000000]');
   }
   if (!Number.isInteger(seed)) throw new TypeError('seed must be an integer');
   const labelFraction = options.labelFraction ?? 0.5;
@@ -420,18 +420,30 @@ export function demoPartitions(data: DemoData, banks?: readonly string[]): Parti
   return (banks ?? Object.keys(data.partitions)).map((partyId) => ({ partyId, records: data.partitions[partyId]! }));
 }
 
-export type FlagSource = ModelOutput | readonly ModelOutput[] | Iterable<string>;
+/** A model output, several outputs (the siloed runs), or flagged transactions as ids or flag objects. */
+export type FlagSource = ModelOutput | readonly ModelOutput[] | Iterable<string | { transactionId: string }>;
 
-/** Every transactionId flagged in one output, several outputs (siloed runs), or a plain id list. */
+/** Every transactionId flagged in `source`. */
 export function flaggedTransactionIds(source: FlagSource): Set<string> {
   const isOutput = (x: unknown): x is ModelOutput => typeof x === 'object' && x !== null && 'privateFindings' in x;
   const out = new Set<string>();
   const fromOutput = (o: ModelOutput): void => {
     for (const f of Object.values(o.privateFindings)) for (const x of f.flagged) out.add(x.transactionId);
   };
-  if (isOutput(source)) fromOutput(source);
-  else if (Array.isArray(source) && source.every(isOutput)) source.forEach(fromOutput);
-  else for (const id of source as Iterable<string>) out.add(id);
+  if (isOutput(source)) {
+    fromOutput(source);
+    return out;
+  }
+  if (typeof source !== 'object' || source === null || typeof (source as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError('flags must be a model output, an array of outputs, or an iterable of flagged transactions');
+  }
+  for (const item of source as Iterable<unknown>) {
+    if (isOutput(item)) fromOutput(item);
+    else if (typeof item === 'string') out.add(item);
+    else if (typeof item === 'object' && item !== null && typeof (item as { transactionId?: unknown }).transactionId === 'string') {
+      out.add((item as { transactionId: string }).transactionId);
+    } else throw new TypeError('flags must hold transaction ids, flag objects or model outputs');
+  }
   return out;
 }
 
@@ -483,6 +495,8 @@ function patternScore(groups: string[][], siloed: Set<string>, joint: Set<string
  * joint run (all banks together) against the planted truth.
  */
 export function evaluateDetection(runs: { siloed: FlagSource; joint: FlagSource }, truth: DemoTruth): DetectionReport {
+  if (typeof runs !== 'object' || runs === null) throw new TypeError('runs must be { siloed, joint }');
+  if (typeof truth !== 'object' || truth === null || !Array.isArray(truth.fraudTransactionIds)) throw new TypeError('truth must be the demo truth');
   const siloed = flaggedTransactionIds(runs.siloed);
   const joint = flaggedTransactionIds(runs.joint);
   const fraud = new Set(truth.fraudTransactionIds);

@@ -9,7 +9,7 @@ import type { Flows } from './flows.js';
 
 export const DETECTOR_PARAMETERS = Object.freeze({
   flagThreshold: 0.5,
-  chain: { flagStrength: 1.7, minAmountForFullScore: 1000 },
+  chain: { flagStrength: 1.75, minAmountForFullScore: 1000 },
   structuring: { threshold: 10_000, lowerFraction: 0.9, maxGapDays: 5, pairMaxSpanDays: 3 },
   dormant: { minGapDays: 90, longGapDays: 180, burstDays: 30, minAmount: 5_000, medianMultiple: 5, maxMultiple: 1.5 },
 });
@@ -45,8 +45,8 @@ export interface Evidence {
 
 /**
  * Chain evidence from the strength S of the strongest chain through a transfer (sum of link qualities).
- * One pass-through (S <= 1) stays weak (<= 0.3); two fast, amount-preserving hops (S >= 1.7) reach the
- * flag threshold; three or more approach 1. Chains moving under 1,000 count 30% less.
+ * One pass-through (S <= 1) stays weak (<= 0.3); two fast, amount-preserving hops (S >= 1.75) reach the
+ * flag threshold, as do three hops of up to two or three days each; longer chains approach 1. Chains moving under 1,000 count 30% less.
  */
 export function chainScore(strength: number, maxAmount: number): number {
   let s: number;
@@ -84,14 +84,14 @@ class UnionFind {
 function detectChains(d: Dataset, f: Flows, ev: Evidence): void {
   const threshold = DETECTOR_PARAMETERS.flagThreshold;
   const L = f.links;
+  // Pass-through statistics go to the two records held at the account the money passed through
+  // (its incoming credit and outgoing debit), never to the other sides of those transfers.
   for (let k = 0; k < L.count; k++) {
-    for (const node of [L.from[k]!, L.to[k]!]) {
-      for (const rec of [f.nodeOut[node]!, f.nodeIn[node]!]) {
-        if (rec < 0 || L.quality[k]! <= ev.passThroughQuality[rec]!) continue;
-        ev.passThroughQuality[rec] = L.quality[k]!;
-        ev.passThroughDelayHours[rec] = L.delayHours[k]!;
-        ev.passThroughRetained[rec] = L.retained[k]!;
-      }
+    for (const rec of [f.nodeIn[L.from[k]!]!, f.nodeOut[L.to[k]!]!]) {
+      if (rec < 0 || d.account[rec] !== L.account[k] || L.quality[k]! <= ev.passThroughQuality[rec]!) continue;
+      ev.passThroughQuality[rec] = L.quality[k]!;
+      ev.passThroughDelayHours[rec] = L.delayHours[k]!;
+      ev.passThroughRetained[rec] = L.retained[k]!;
     }
   }
   // Weak evidence for every transfer from its own strongest chain.

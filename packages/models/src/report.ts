@@ -29,7 +29,7 @@ export function formatInt(n: number): string {
 
 /** Short, locale-independent rendering: 1e-5 rather than 0.00001, 1.5 rather than 1.50. */
 export function formatNumber(x: number): string {
-  if (x !== 0 && Math.abs(x) < 1e-3) return x.toExponential().replace(/\.?0+e/, 'e').replace('e-', 'e-');
+  if (x !== 0 && Math.abs(x) < 1e-3) return x.toExponential();
   return String(round(x, 6));
 }
 

@@ -19,7 +19,7 @@ import { FLOW_PARAMETERS, analyseFlows, type Flows } from './flows.js';
 import { MIN_SUBSTRING_ID_LENGTH } from './release.js';
 import { aggregate, formatInt, formatNumber, round, volumeBucket, writeNarrative } from './report.js';
 import { requireRng } from './rng.js';
-import { TRANSACTION_RECORDS_V1, getDataSchema } from './schema.js';
+import { TRANSACTION_RECORDS_V1, checkTransactionRecords, deepFreeze } from './schema.js';
 import type {
   AggregationMethod,
   FlaggedTransaction,
@@ -46,7 +46,7 @@ const DEFAULT_MAX_TOKENS = 400;
 const MAX_PROMPT_CHARS = 500;
 const METHODS: AggregationMethod[] = ['federated'];
 
-const SPEC = Object.freeze({
+const SPEC = deepFreeze({
   id: RISK_ANALYZER_ID,
   version: RISK_ANALYZER_VERSION,
   schemas: [TRANSACTION_RECORDS_V1],
@@ -78,7 +78,7 @@ function checkInput(input: ModelRunInput): { maxTokens: number; temperature: num
     }
     if (ids.has(p.partyId)) throw new ModelRunError('invalid_input', `partitions[${i}].partyId duplicates an earlier partition`);
     ids.add(p.partyId);
-    const result = getDataSchema(TRANSACTION_RECORDS_V1)!.validate(p.records);
+    const result = checkTransactionRecords(p.records);
     if (!result.ok) {
       const e = result.errors[0]!;
       throw new ModelRunError('invalid_input', `partitions[${i}] record ${e.index} field ${e.field || '(record)'}: ${e.message}`);
@@ -138,7 +138,7 @@ function siloedScores(partitions: readonly Partition[], d: Dataset, joint: Float
 
 /** The prompt with every record identifier (transaction, account, counterparty) replaced. */
 function redactIdentifiers(d: Dataset, text: string): string {
-  if (text.length === 0) return text;
+  if (text.length < MIN_SUBSTRING_ID_LENGTH) return d.accountIndex.has(text) || d.transactionIndex().has(text) ? '[redacted]' : text;
   const known = (id: string): boolean => d.accountIndex.has(id) || d.transactionIndex().has(id);
   let out = '';
   let i = 0;
@@ -179,12 +179,12 @@ function reasonsFor(
   const fc = ev.chainFinding[rec]!;
   if (fc >= 0) {
     const x = ev.findings[fc]!.detail;
+    reasons.push(`part of a chain of ${x.hops} fast, amount-preserving pass-through hop(s) over ${x.accounts} accounts at ${x.institutions} participating institution(s)`);
+  }
+  if (ev.passThroughQuality[rec]! > 0) {
+    // Only this party's own account: both records of the pass-through are its own.
     reasons.push(
-      `part of a chain of ${x.hops} pass-through hop(s) over ${x.accounts} accounts at ${x.institutions} participating institution(s): median ${Math.round(100 * x.medianRetained!)}% of the funds forwarded per hop, median ${hours(x.medianHopHours!)} h per hop`,
-    );
-  } else if (ev.chain[rec]! > 0 && !Number.isNaN(ev.passThroughDelayHours[rec]!)) {
-    reasons.push(
-      `pass-through: ${Math.round(100 * ev.passThroughRetained[rec]!)}% of an incoming transfer forwarded within ${hours(ev.passThroughDelayHours[rec]!)} h`,
+      `pass-through on this account: ${Math.round(100 * ev.passThroughRetained[rec]!)}% of an incoming transfer forwarded within ${hours(ev.passThroughDelayHours[rec]!)} h`,
     );
   }
   const fs = ev.structuringFinding[rec]!;

@@ -36,7 +36,8 @@ const COUNTRY_RE = /^[A-Z]{2}$/;
 
 const idString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything reachable from it. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
@@ -103,6 +104,15 @@ const plainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 function validateTransactionRecords(value: unknown): ValidationResult<TransactionRecord> {
+  return scanTransactionRecords(value, true);
+}
+
+/** Validates without copying the records (for callers that only need the verdict). */
+export function checkTransactionRecords(value: unknown): ValidationResult<TransactionRecord> {
+  return scanTransactionRecords(value, false);
+}
+
+function scanTransactionRecords(value: unknown, copy: boolean): ValidationResult<TransactionRecord> {
   const errors: ValidationError[] = [];
   let truncated = false;
   const push = (index: number, field: string, message: string): boolean => {
@@ -121,7 +131,7 @@ function validateTransactionRecords(value: unknown): ValidationResult<Transactio
     push(-1, '', `must hold at most ${MAX_RECORDS} records`);
     return { ok: false, errors, truncated };
   }
-  const records: TransactionRecord[] = new Array(value.length);
+  const records: TransactionRecord[] = copy ? new Array(value.length) : [];
   const seen = new Set<string>();
   for (let i = 0; i < value.length && !truncated; i++) {
     const item: unknown = value[i];
@@ -179,6 +189,7 @@ function validateTransactionRecords(value: unknown): ValidationResult<Transactio
       continue;
     }
     seen.add(id);
+    if (!copy) continue;
     const record: TransactionRecord = {
       transactionId: id,
       accountId: item.accountId as string,

@@ -70,6 +70,8 @@ export interface EnclaveSupervisorOptions {
   /** First restart delay; doubles per consecutive failure up to `maxBackoffMs`. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long a request waits for a (re)starting enclave before it is refused (default 30 s). */
+  readyWaitMs?: number;
   /** Called after every successful `hello` (the attestation root may have changed). */
   onHello?: (info: EnclaveInfo) => void;
 }
@@ -100,6 +102,7 @@ export class EnclaveSupervisor implements EnclavePort {
   #startedAt = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
 
   constructor(options: EnclaveSupervisorOptions) {
     if (typeof options.entry !== 'string' || options.entry === '') throw new TypeError('entry must be a file path');
@@ -129,21 +132,42 @@ export class EnclaveSupervisor implements EnclavePort {
     return this.#starting;
   }
 
+  /**
+   * Sends one request. While the enclave is (re)starting the request waits for it, up to `readyWaitMs`,
+   * so a call right after a crash is served by the restarted enclave instead of failing.
+   */
   async call<Op extends Exclude<EnclaveOp, 'hello'>>(op: Op, params: EnclaveParams<Op>): Promise<EnclaveResultOf<Op>> {
-    if (!this.#ready) {
-      if (!this.#starting) throw unavailable('the enclave is restarting; try again shortly');
-      try {
-        await this.#starting;
-      } catch {
-        throw unavailable('the enclave could not be started');
-      }
-    }
+    if (!this.#ready) await this.#waitReady(Math.min(this.#timeouts[op], this.#options.readyWaitMs ?? 30_000));
     return this.#send(op, params);
+  }
+
+  #waitReady(timeoutMs: number): Promise<void> {
+    if (this.#closed) return Promise.reject(unavailable('the enclave supervisor is closed'));
+    if (this.#ready) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#readyWaiters.delete(waiter);
+        reject(unavailable('the enclave is restarting; try again shortly'));
+      }, timeoutMs);
+      this.#readyWaiters.add(waiter);
+    });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#restartTimer);
+    for (const waiter of this.#readyWaiters) waiter.reject(unavailable('the enclave supervisor is closed'));
+    this.#readyWaiters.clear();
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -198,6 +222,8 @@ export class EnclaveSupervisor implements EnclavePort {
         pid: hello.pid,
       };
       this.#ready = true;
+      for (const waiter of this.#readyWaiters) waiter.resolve();
+      this.#readyWaiters.clear();
       logger.info({ provider: hello.provider, measurement: hello.measurement, enclavePid: child.pid }, 'enclave ready');
       this.#options.onHello?.(this.#info);
       return this.#info;

@@ -127,7 +127,11 @@ describe('run, result and retention', () => {
     const body = JSON.parse(utf8Decode(await openEnvelope(fromBase64Url(regulatorKey), fromBase64Url(sealed.sealedResult), { info: RESULT_INFO })));
     expect(body).toMatchObject({ sessionId: session.id, runId, recipient: PARTY.regulator });
 
-    // delete_after_inference: ciphertexts and the sealed key are gone, and the log says so.
+    // delete_after_inference: ciphertexts and the sealed key are gone, and the log says so. The files and
+    // the enclave's key copy go right after the completing transaction commits.
+    for (let i = 0; i < 200 && !(await auditTypes(t, session.id)).includes('key_destroyed'); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const row = await sessionRow(session.id);
     expect(row.status).toBe('completed');
     expect(row.sealed_key).toBeNull();

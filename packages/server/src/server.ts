@@ -27,7 +27,7 @@ export interface StartOptions {
   clock?: () => Date;
   /** How long to wait for the enclave's first hello before serving anyway (default 60 s). */
   enclaveStartTimeoutMs?: number;
-  enclave?: Pick<EnclaveSupervisorOptions, 'timeoutsMs' | 'initialBackoffMs' | 'maxBackoffMs'>;
+  enclave?: Pick<EnclaveSupervisorOptions, 'timeoutsMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'readyWaitMs'>;
   jobPollMs?: number;
   expirySweepMs?: number;
 }
@@ -109,17 +109,20 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   try {
     await resumeShredding(ctx, { blobs: true });
     await jobs.recover();
+    // The credentials exist before the first request is answered (clients poll /healthz, then read them).
+    const credentialsFile = await bootstrapDevelopment(ctx, baseUrl);
     if (options.listen !== false) {
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();
       if (address && typeof address === 'object') {
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        baseUrl = `http://${host}:${address.port}`;
+        const actual = `http://${host}:${address.port}`;
+        if (actual !== baseUrl && credentialsFile) await refreshCredentials(credentialsFile, { baseUrl: actual });
+        baseUrl = actual;
       }
     } else {
       await app.ready();
     }
-    const credentialsFile = await bootstrapDevelopment(ctx, baseUrl);
     if (credentialsFile) logger.info({ path: credentialsFile }, `development credentials: ${credentialsFile}`);
     jobs.start();
     expiry.start();
