@@ -48,7 +48,7 @@ describe('access and bad input', () => {
   let partitions: ReturnType<typeof demoPartitions>;
 
   beforeAll(async () => {
-    server = await PlatformProcess.start({ TENZRO_MAX_UPLOAD_BYTES: String(MAX_UPLOAD) });
+    server = await PlatformProcess.start({ TENZRO_MAX_UPLOAD_BYTES: String(MAX_UPLOAD), TENZRO_MIN_SESSION_TTL_MS: '1000' });
     parties = devParties(server);
     partitions = demoPartitions(120, 3);
   });
@@ -163,7 +163,7 @@ describe('access and bad input', () => {
 
     it('records that break the schema → schema_validation_failed naming index and field, echoing no value', async () => {
       const session = await createSeedSession(server);
-      const records = structuredClone(partitions.bankA!) as Array<Record<string, unknown>>;
+      const records = structuredClone(partitions.bankA!) as unknown as Array<Record<string, unknown>>;
       records[3]!.amount = -4242.4242;
       records[5]!.currency = 'SECRETVALUE';
       const reply = await upload(parties.bankA!, session.id, await sealFor(session.id, records), await hashCommitment(records));

@@ -27,7 +27,7 @@ export async function http(
   };
   let payload: BodyInit | undefined;
   if (body instanceof Uint8Array) {
-    payload = body;
+    payload = body as Uint8Array<ArrayBuffer>;
     headers['content-type'] ??= 'application/octet-stream';
   } else if (body !== undefined) {
     payload = typeof body === 'string' ? body : JSON.stringify(body);

@@ -51,13 +51,15 @@ export async function serveChannel(input: Readable, output: Writable, handle: Re
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       let bytes: Uint8Array = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      // A bad frame aborts one push(); frames after it are still buffered, so push nothing to go on.
+      // A bad frame aborts one push() after the frames before it (error.decoded); frames after it are
+      // still buffered, so push nothing to go on.
       for (;;) {
         let messages: unknown[];
         try {
           messages = decoder.push(bytes);
         } catch (error) {
           if (!(error instanceof FrameError)) throw error;
+          for (const message of error.decoded) dispatch(message);
           send({ id: -1, ok: false, error: { code: 'invalid_request', message: 'malformed frame' } });
           if (/exceeds/.test(error.message)) throw new ChannelError('frame length beyond the limit', { cause: error });
           logEvent('frame_rejected', { reason: 'not_json' });

@@ -21,11 +21,10 @@ import {
   type SecretBytes,
 } from '@tenzro/crypto';
 import { getDataSchema } from '@tenzro/models';
-import { TenzroError, type ChannelSubmission, type ErrorDetail } from '@tenzro/protocol';
+import { CONTRIBUTION_TYPE, TenzroError, type ChannelSubmission, type ErrorDetail } from '@tenzro/protocol';
 import { refuse } from './errors.js';
 
 /** The `type` of a salted contribution payload: `{ type, salt: base64url(32 bytes), data }`. */
-export const CONTRIBUTION_TYPE = 'tenzro.contribution/v1';
 
 /** Largest plaintext the enclave will assemble for one submission. */
 export const MAX_PLAINTEXT_BYTES = 256 * 1024 * 1024;

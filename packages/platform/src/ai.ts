@@ -27,6 +27,7 @@ import {
   utf8Encode,
 } from '@tenzro/crypto';
 import {
+  CONTRIBUTION_TYPE,
   ConsentFlags,
   ConsentResponse,
   CreateSessionRequest,
@@ -69,7 +70,6 @@ import type { PartyKeys } from './identity.js';
 import { deadlineSignal, pollUntil } from './poll.js';
 import { checkAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
 
-export const CONTRIBUTION_TYPE = 'tenzro.contribution/v1';
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** The product doc's `createMultiPartySession` input. */

@@ -1,7 +1,8 @@
 // @tenzro/platform — the SDK each party runs. Runs in Node and in browsers: no `node:` imports.
 export { TenzroPlatform, DEFAULT_BASE_URL } from './platform.js';
 export type { TenzroPlatformOptions } from './platform.js';
-export { MultiPartyAi, CONTRIBUTION_TYPE, DEFAULT_RUN_TIMEOUT_MS, verifySessionRecord } from './ai.js';
+export { MultiPartyAi, DEFAULT_RUN_TIMEOUT_MS, verifySessionRecord } from './ai.js';
+export { CONTRIBUTION_TYPE } from '@tenzro/protocol';
 export type {
   Contribution,
   ContributeInput,

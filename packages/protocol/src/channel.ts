@@ -13,6 +13,9 @@ import { InferenceParameters, ResultReport } from './report.js';
 import { SessionTerms } from './terms.js';
 
 export const CommitmentScheme = z.enum(['plain', 'salted']);
+
+/** The plaintext of a salted submission (DESIGN §5.4): `{ type, salt, data }`, committed as a whole. */
+export const CONTRIBUTION_TYPE = 'tenzro.contribution/v1';
 export type CommitmentScheme = z.infer<typeof CommitmentScheme>;
 
 export const ChannelSubmission = z.strictObject({

@@ -8,6 +8,13 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export class FrameError extends Error {
   readonly code = 'invalid_frame' as const;
+  /** Whole messages decoded before the bad frame: the caller still owes them a reply. */
+  readonly decoded: unknown[];
+
+  constructor(message: string, options: { cause?: unknown; decoded?: unknown[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.decoded = options.decoded ?? [];
+  }
 }
 
 export function encodeFrame(message: unknown): Uint8Array {
@@ -32,14 +39,17 @@ export class FrameDecoder {
       if (this.#size < 4) break;
       const head = this.#peek(4);
       const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, false);
-      if (length > MAX_FRAME_BYTES) throw new FrameError(`frame length ${length} exceeds ${MAX_FRAME_BYTES}`);
+      if (length > MAX_FRAME_BYTES) {
+        throw new FrameError(`frame length ${length} exceeds ${MAX_FRAME_BYTES}`, { decoded: messages });
+      }
       if (this.#size < 4 + length) break;
       const frame = this.#take(4 + length);
       let message: unknown;
       try {
         message = JSON.parse(utf8Decode(frame.subarray(4)));
       } catch (cause) {
-        throw new FrameError('frame is not valid UTF-8 JSON', { cause });
+        // The bad frame is consumed; frames after it stay buffered for the next push().
+        throw new FrameError('frame is not valid UTF-8 JSON', { cause, decoded: messages });
       }
       messages.push(message);
     }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from './domain/tenants.js';
-import { PARTY, createTestSession, startTestServer, type TestServer } from './harness.test-support.js';
+import { PARTY, createTestSession, startTestServer, type TestServer } from './harness.fixture.js';
 
 let t: TestServer;
 beforeAll(async () => {

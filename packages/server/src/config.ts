@@ -23,6 +23,8 @@ export interface ServerConfig {
   enclaveEntry: string;
   /** Guards POST /v1/admin/tenants; without it the route does not exist. */
   adminKey: string | undefined;
+  /** The shortest session lifetime a creator may ask for (policy; short sessions minimise exposure). */
+  minSessionTtlMs: number;
   /** Log level of the host (never bodies, never auth headers). */
   logLevel: string;
 }
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     uploadIdleTimeoutMs: integer(env, 'TENZRO_UPLOAD_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
     enclaveEntry: env.TENZRO_ENCLAVE_ENTRY ? resolve(env.TENZRO_ENCLAVE_ENTRY) : defaultEnclaveEntry(),
     adminKey: adminKey ? adminKey : undefined,
+    minSessionTtlMs: integer(env, 'TENZRO_MIN_SESSION_TTL_MS', 60_000, 1_000, 86_400_000),
     logLevel: env.TENZRO_LOG_LEVEL || 'info',
   };
 }

@@ -8,7 +8,7 @@ import {
   startTestServer,
   submitValid,
   type TestServer,
-} from './harness.test-support.js';
+} from './harness.fixture.js';
 
 let t: TestServer;
 beforeAll(async () => {

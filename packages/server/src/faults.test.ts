@@ -10,7 +10,7 @@ import {
   startTestServer,
   submitValid,
   type TestServer,
-} from './harness.test-support.js';
+} from './harness.fixture.js';
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tries = 400): Promise<T> {
   for (let i = 0; i < tries; i++) {

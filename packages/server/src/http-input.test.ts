@@ -1,7 +1,7 @@
 // Input hygiene at the HTTP boundary (RELIABILITY 5, 9, 22) and the OpenAPI document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from './app.js';
-import { PARTY, createTestSession, startTestServer, type TestServer } from './harness.test-support.js';
+import { PARTY, createTestSession, startTestServer, type TestServer } from './harness.fixture.js';
 
 let t: TestServer;
 beforeAll(async () => {

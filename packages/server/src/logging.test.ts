@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { consent, createTestSession, demoData, startTestServer, submitValid, type TestServer } from './harness.test-support.js';
+import { consent, createTestSession, demoData, startTestServer, submitValid, type TestServer } from './harness.fixture.js';
 
 let t: TestServer;
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import {
   submitValid,
   uploadData,
   type TestServer,
-} from './harness.test-support.js';
+} from './harness.fixture.js';
 
 const LIMIT = 64 * 1024;
 let t: TestServer;

@@ -41,7 +41,6 @@ import { sessionView, statusView } from './views.js';
 
 export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60 * 1000;
 export const MAX_SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
-const MIN_SESSION_TTL_MS = 60 * 1000;
 
 function invalid(field: string, message: string): TenzroError {
   return new TenzroError('invalid_request', `${field}: ${message}`, { details: [{ field, message }] });
@@ -55,11 +54,11 @@ function assertDistinct(ids: readonly string[], field: string): void {
   }
 }
 
-function expiryOf(request: CreateSessionRequest, now: Date): string {
+function expiryOf(request: CreateSessionRequest, now: Date, minTtlMs: number): string {
   if (request.expiresAt === undefined) return new Date(now.getTime() + DEFAULT_SESSION_TTL_MS).toISOString();
   const at = new Date(request.expiresAt);
   const ttl = at.getTime() - now.getTime();
-  if (ttl < MIN_SESSION_TTL_MS) throw invalid('expiresAt', 'must be at least one minute in the future');
+  if (ttl < minTtlMs) throw invalid('expiresAt', `must be at least ${minTtlMs / 1000} s in the future`);
   if (ttl > MAX_SESSION_TTL_MS) throw invalid('expiresAt', 'must be at most 30 days in the future');
   return at.toISOString();
 }
@@ -106,7 +105,7 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
     })),
     observers: observers.map((id) => ({ partyId: id, encryptionKey: parties.get(id)!.encryption_key })),
     dataPolicy,
-    expiresAt: expiryOf(request, now),
+    expiresAt: expiryOf(request, now, ctx.config.minSessionTtlMs),
     createdAt: now.toISOString(),
     nonce: toBase64Url(new Uint8Array(randomBytes(16))),
   });
