@@ -8,23 +8,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DevCredentials, DevParty } from 'tenzro';
+
+export type { DevCredentials, DevParty };
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cliEntry = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
-
-export interface DevParty {
-  partyId: string;
-  tenantId: string;
-  apiKey: string;
-  signingKey: { publicKey: string; privateKey: string };
-  encryptionKey: { publicKey: string; privateKey: string };
-}
-
-export interface DevCredentials {
-  baseUrl: string;
-  attestation: { rootPem: string; measurement: string };
-  parties: DevParty[];
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
