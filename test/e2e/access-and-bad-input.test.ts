@@ -224,6 +224,7 @@ describe('access and bad input', () => {
     it('any call on a cancelled session → session_cancelled, its data already deleted', async () => {
       const session = await createSeedSession(server);
       await submitRecords(server, parties.bankA!, session.id, partitions.bankA);
+      const sealedEarlier = await sealFor(session.id, partitions.bankB);
       const blobsWithData = blobFiles(server).length;
       await sdkFor(server, parties.bankA!).ai.cancelSession(session.id);
       expect(blobFiles(server).length).toBe(blobsWithData - 1);
@@ -235,6 +236,8 @@ describe('access and bad input', () => {
           signature: await signConsent(session.id, parties.bankB!.signingKey.privateKey),
         }),
         http(server, parties.bankB!, 'POST', `/v1/sessions/${session.id}/cancel`, {}),
+        upload(parties.bankB!, session.id, sealedEarlier, await hashCommitment(partitions.bankB)),
+        http(server, parties.bankB!, 'GET', `/v1/sessions/${session.id}/result`),
       ];
       for (const reply of await Promise.all(calls)) {
         expect(reply.status).toBe(410);
@@ -246,12 +249,24 @@ describe('access and bad input', () => {
     it('a session expires by the server clock with nobody calling, and its data is deleted', async () => {
       const session = await createSeedSession(server, { expiresAt: new Date(Date.now() + 3000) });
       await submitRecords(server, parties.bankA!, session.id, partitions.bankA);
+      const sealedEarlier = await sealFor(session.id, partitions.bankB);
       const blobsWithData = blobFiles(server).length;
       await new Promise((r) => setTimeout(r, 4500));
       expect(blobFiles(server).length).toBe(blobsWithData - 1);
-      const key = await http(server, parties.bankB!, 'GET', `/v1/sessions/${session.id}/key`);
-      expect(key.status).toBe(410);
-      expect(key.body.error.code).toBe('session_expired');
+      const calls = [
+        http(server, parties.bankB!, 'GET', `/v1/sessions/${session.id}/key`),
+        upload(parties.bankB!, session.id, sealedEarlier, await hashCommitment(partitions.bankB)),
+        http(server, parties.bankB!, 'POST', `/v1/sessions/${session.id}/consents`, {
+          consent: { dataUsage: true, resultSharing: true, attestationSharing: true, retentionAcknowledged: true },
+          signature: await signConsent(session.id, parties.bankB!.signingKey.privateKey),
+        }),
+        http(server, parties.bankA!, 'POST', `/v1/sessions/${session.id}/runs`, { prompt: 'go' }),
+        http(server, parties.bankA!, 'POST', `/v1/sessions/${session.id}/cancel`, {}),
+      ];
+      for (const reply of await Promise.all(calls)) {
+        expect(reply.status).toBe(410);
+        expect(reply.body.error.code).toBe('session_expired');
+      }
       expect((await statusOf(session.id)).status).toBe('expired');
     });
 

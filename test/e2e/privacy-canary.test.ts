@@ -35,6 +35,23 @@ function filesUnder(dir: string, newerThan = 0): string[] {
   return out;
 }
 
+/** Files under the data dir, and temp files made since the test started, that contain the canary. */
+function leaksOf(canary: string, dataDir: string, startedAt: number): string[] {
+  const needle = Buffer.from(canary, 'utf8');
+  const files = [...filesUnder(dataDir), ...filesUnder(tmpdir(), startedAt).filter((f) => !f.startsWith(dataDir))];
+  return files.filter((file) => {
+    try {
+      return readFileSync(file).includes(needle);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function blobCount(dataDir: string): number {
+  return filesUnder(join(dataDir, 'blobs')).length;
+}
+
 describe('privacy canary', () => {
   let server: PlatformProcess;
   const startedAt = Date.now();
@@ -63,6 +80,11 @@ describe('privacy canary', () => {
       await submitRecords(server, parties[bank]!, session.id, partitions[bank]);
       await consent(server, parties[bank]!, session.id);
     }
+    // Search once while the ciphertexts are stored (retention deletes them after the run) and once after.
+    const leaksWhileStored = leaksOf(canary, server.dataDir, startedAt);
+    expect(blobCount(server.dataDir)).toBe(BANKS.length);
+    expect(leaksWhileStored).toEqual([]);
+
     const result = await sdkFor(server, parties.bankA!).ai.runMultiPartyInference({
       sessionId: session.id,
       prompt: 'Analyze combined transaction patterns for anomalies',
@@ -75,17 +97,9 @@ describe('privacy canary', () => {
     const bankBResult = await sdkFor(server, parties.bankB!).ai.getSessionResult(session.id);
     expect(JSON.stringify(bankBResult)).not.toContain(canary);
 
-    const needle = Buffer.from(canary, 'utf8');
-    const files = [...filesUnder(server.dataDir), ...filesUnder(tmpdir(), startedAt).filter((f) => !f.startsWith(server.dataDir))];
+    const files = filesUnder(server.dataDir);
     expect(files.some((f) => f.endsWith('tenzro.db'))).toBe(true);
     expect(files.some((f) => f.includes(`${join(server.dataDir, 'logs')}`))).toBe(true);
-    const leaks = files.filter((file) => {
-      try {
-        return readFileSync(file).includes(needle);
-      } catch {
-        return false;
-      }
-    });
-    expect(leaks).toEqual([]);
+    expect(leaksOf(canary, server.dataDir, startedAt)).toEqual([]);
   });
 });

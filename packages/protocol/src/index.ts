@@ -10,5 +10,6 @@ export * from './channel.js';
 export * from './session-state.js';
 export * from './api.js';
 export * from './attestation/index.js';
+export * from './audit.js';
 export * from './session-key.js';
 export * from './catalogue.js';

@@ -52,6 +52,19 @@ async function writeCredentials(path: string, credentials: DevCredentials): Prom
   await rename(temp, path);
 }
 
+/**
+ * One party key file per demo party beside the credentials (`<dir>/party__bankA__treasury.key.json`), in the
+ * format `TENZRO_PARTY_KEY` and `tenzro keygen` use, so the SDK can be pointed at one directly.
+ */
+async function writePartyKeyFiles(path: string, credentials: DevCredentials): Promise<void> {
+  for (const party of credentials.parties) {
+    const file = join(path, '..', `${party.partyId.replaceAll('::', '__')}.key.json`);
+    const keyFile = { partyId: party.partyId, signingKey: party.signingKey, encryptionKey: party.encryptionKey };
+    await writeFile(file, JSON.stringify(keyFile, null, 2) + '\n', { mode: 0o600 });
+    await chmod(file, 0o600);
+  }
+}
+
 /** Creates the demo tenants and parties when the database has no tenants; returns the file it wrote. */
 export async function bootstrapDevelopment(ctx: Context, baseUrl: string): Promise<string | undefined> {
   if (ctx.config.environment !== 'development') return undefined;
@@ -87,6 +100,7 @@ export async function bootstrapDevelopment(ctx: Context, baseUrl: string): Promi
     encryption.privateKey.destroy();
   }
   await writeCredentials(path, credentials);
+  await writePartyKeyFiles(path, credentials);
   ctx.logger.info({ path }, 'development tenants created; their API keys and party keys are in this file');
   return path;
 }

@@ -6,6 +6,7 @@
 import { evaluateDetection, generateDemoData, getModel, seededRng } from '@tenzro/models';
 import { TenzroPlatform, encryptWithSessionKey, hashCommitment, signConsent, type InferenceResult } from '@tenzro/platform';
 import { partyOf, readDevCredentials, type DevParty } from '../credentials.js';
+import { measure } from './measure.js';
 
 const BANKS = ['bankA', 'bankB', 'bankC'] as const;
 const REGULATOR = 'party::regulator::compliance';
@@ -21,27 +22,36 @@ function step(message: string): void {
   console.log(`• ${message}`);
 }
 
-function platformFor(party: DevParty, baseUrl: string, rootPem: string): TenzroPlatform {
+interface Trust {
+  rootPem: string;
+  /** Computed from this checkout by `tenzro measure`, not taken from the host. */
+  measurement: string;
+}
+
+function platformFor(party: DevParty, baseUrl: string, trust: Trust): TenzroPlatform {
   return new TenzroPlatform({
     apiKey: party.apiKey,
     tenantId: party.tenantId,
     baseUrl,
     party: { partyId: party.partyId, signingKey: party.signingKey, encryptionKey: party.encryptionKey },
-    trustedRoots: [rootPem],
+    trustedRoots: [trust.rootPem],
+    expectedMeasurements: [trust.measurement],
   });
 }
 
 export async function demo(options: DemoOptions): Promise<void> {
   const credentials = readDevCredentials(options.credentials);
   const baseUrl = options.baseUrl ?? process.env.TENZRO_BASE_URL ?? credentials.baseUrl;
-  const { rootPem, measurement } = credentials.attestation;
+  const measurement = measure();
+  const trust: Trust = { rootPem: credentials.attestation.rootPem, measurement };
+  step(`expected enclave measurement (tenzro measure): ${measurement.slice(0, 24)}…`);
   const banks = BANKS.map((tenant) => partyOf(credentials, `party::${tenant}::treasury`));
   const regulator = partyOf(credentials, REGULATOR);
 
   step(`generating ${options.records} transactions per bank (seed ${options.seed}) with planted patterns`);
   const { partitions, truth } = generateDemoData({ banks: [...BANKS], recordsPerBank: options.records, seed: options.seed });
 
-  const creator = platformFor(banks[0]!, baseUrl, rootPem);
+  const creator = platformFor(banks[0]!, baseUrl, trust);
   const session = await creator.ai.createMultiPartySession({
     name: 'Q4 Risk Analysis',
     description: 'Cross-bank transaction risk assessment',
@@ -60,7 +70,7 @@ export async function demo(options: DemoOptions): Promise<void> {
   step(`session ${session.id} created (join code ${session.joinCode}, status ${session.status})`);
 
   for (const bank of banks) {
-    const platform = platformFor(bank, baseUrl, rootPem);
+    const platform = platformFor(bank, baseUrl, trust);
     const sessionKey = await platform.ai.getSessionKey(session.id);
     const records = partitions[bank.tenantId]!;
     const encryptedData = await encryptWithSessionKey(JSON.stringify(records), sessionKey.publicKey);
@@ -91,7 +101,7 @@ export async function demo(options: DemoOptions): Promise<void> {
 
   const results = new Map<string, InferenceResult>([[banks[0]!.partyId, result]]);
   for (const party of [...banks.slice(1), regulator]) {
-    results.set(party.partyId, await platformFor(party, baseUrl, rootPem).ai.getSessionResult(session.id));
+    results.set(party.partyId, await platformFor(party, baseUrl, trust).ai.getSessionResult(session.id));
   }
   const sameContent = [...results.values()].every((r) => r.content === result.content && r.resultHash === result.resultHash);
 
@@ -100,7 +110,8 @@ export async function demo(options: DemoOptions): Promise<void> {
   console.log('\n── Attestation ──');
   console.log(`provider ${result.teeAttestation.provider} (${result.teeAttestation.moduleId})`);
   console.log(`measurement ${result.teeAttestation.measurement}`);
-  console.log(`expected    ${measurement} → ${result.teeAttestation.measurement === measurement ? 'match' : 'MISMATCH'}`);
+  const measurementMatches = result.teeAttestation.measurement === measurement;
+  console.log(`expected    ${measurement} → ${measurementMatches ? 'match' : 'MISMATCH'} (tenzro measure of this checkout)`);
   console.log(`report attestation verified: ${result.teeAttestation.verified}; participants ${result.participantCount}`);
   console.log(`aggregatedDataHash ${result.aggregatedDataHash}`);
   console.log(`all ${results.size} parties received the same result: ${sameContent ? 'yes' : 'NO'}`);
@@ -125,5 +136,5 @@ export async function demo(options: DemoOptions): Promise<void> {
   console.log('\n── Detection on the planted patterns ──');
   console.log(`joint   recall ${evaluation.joint.recall.toFixed(3)}  precision ${evaluation.joint.precision.toFixed(3)}`);
   console.log(`siloed  recall ${evaluation.siloed.recall.toFixed(3)}  precision ${evaluation.siloed.precision.toFixed(3)}`);
-  if (!sameContent) process.exitCode = 1;
+  if (!sameContent || !measurementMatches || result.teeAttestation.verified !== true) process.exitCode = 1;
 }
