@@ -3,13 +3,14 @@
  * log; the host signs tree heads with its log key (Ed25519); the SDK checks inclusion and consistency
  * proofs offline. A leaf's bytes are `JCS(event)` and its hash `leafHash(JCS(event))` (RFC 9162 §2.1.1).
  *
- * Events carry ids, hashes, commitments, signatures and refusal codes only — never party data.
+ * Events carry ids, hashes, commitments, signatures, attestation documents and refusal codes only — never
+ * party data. Digests of documents are `sha256:` + hex SHA-256 of the document bytes.
  */
 import { z } from 'zod';
 import { canonicalBytes, leafHash } from '@tenzro/crypto';
 import { Base64Url, Commitment, PartyId, SessionId, TenantId } from './primitives.js';
 import { ConsentFlags } from './consent.js';
-import { sha256Tagged } from './report.js';
+import { ResultReport, sha256Tagged } from './report.js';
 
 export const AUDIT_EVENT_TYPE = 'tenzro.audit-event/v1';
 export const TREE_HEAD_TYPE = 'tenzro.tree-head/v1';
@@ -43,15 +44,26 @@ export type AuditEventKind = z.infer<typeof AuditEventKind>;
  * Hashes are `sha256:<hex>`.
  */
 export const SessionCreatedPayload = z.object({ termsHash: z.string() }).catchall(z.unknown());
-export const KeyIssuedPayload = z.object({ publicKey: Base64Url, attestationDigest: z.string() }).catchall(z.unknown());
+/** The attestation document made when the key was created (base64url), so the trail is self-contained. */
+export const KeyIssuedPayload = z
+  .object({ publicKey: Base64Url, attestation: Base64Url, attestationDigest: z.string() })
+  .catchall(z.unknown());
 export const DataSubmittedPayload = z
   .object({ partyId: PartyId, commitment: Commitment, ciphertextHash: z.string() })
   .catchall(z.unknown());
 export const ConsentRecordedPayload = z
   .object({ partyId: PartyId, consent: ConsentFlags, signature: Base64Url })
   .catchall(z.unknown());
+/** The whole attested report rides in the event, so observers can verify it without opening a result. */
 export const ResultReleasedPayload = z
-  .object({ runId: z.string(), reportHash: z.string(), attestationDigest: z.string(), includedParties: z.array(PartyId) })
+  .object({
+    runId: z.string(),
+    report: ResultReport,
+    reportHash: z.string(),
+    attestation: Base64Url,
+    attestationDigest: z.string(),
+    includedParties: z.array(PartyId),
+  })
   .catchall(z.unknown());
 
 export const DeletionStatement = z.strictObject({
