@@ -9,6 +9,7 @@ export * from './signature.js';
 export * from './hpke.js';
 export * from './envelope.js';
 export * from './merkle.js';
+export * from './merkle-log.js';
 export * from './cbor.js';
 export * from './cose.js';
 export * from './dp/index.js';
