@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The `tenzro` command line: start the platform, make party keys, run the demo, print the measurement.
+// The `tenzro` command line: start the platform, make party keys, run the demo, print the measurement,
+// verify a session's audit trail and watch the log for forks.
 import { Command, InvalidArgumentError } from 'commander';
+import { auditVerify, auditWatch } from './commands/audit.js';
 import { demo } from './commands/demo.js';
 import { keygen } from './commands/keygen.js';
 import { measure } from './commands/measure.js';
@@ -42,6 +44,39 @@ program
   .description('print the enclave measurement (pcrs[0], SHA-384 of the enclave bundle) of this checkout')
   .action(() => {
     console.log(measure());
+  });
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
+  return parsed;
+}
+
+const audit = program.command('audit').description("check the host's audit log: session trails and tree heads");
+
+audit
+  .command('verify <sessionId>')
+  .description("verify a session's audit trail offline, as one party of the development credentials (exit 1 on a failed check)")
+  .option('--party <partyId>', 'the party to verify as (default: the first bank in the credentials)')
+  .option('--commitment <commitment>', 'the commitment this party submitted, if the audit store does not hold it')
+  .option('--store <file>', 'audit store: last tree head seen, own commitments (default: $TENZRO_DATA_DIR/client/audit-store.json)')
+  .option('--base-url <url>', 'server URL (default: from the development credentials)')
+  .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
+  .action(async (sessionId: string, options: { party?: string; commitment?: string; store?: string; baseUrl?: string; credentials?: string }) => {
+    process.exitCode = await auditVerify(sessionId, options);
+  });
+
+audit
+  .command('watch')
+  .description('follow signed tree heads; report a fork (same size, different roots, or an inconsistent pair) and exit 2')
+  .option('--interval <seconds>', 'seconds between polls', positiveNumber, 5)
+  .option('--count <n>', 'stop after n heads', positiveInteger)
+  .option('--party <partyId>', 'the party whose API key to use (default: the first bank in the credentials)')
+  .option('--store <file>', 'audit store holding the last head seen (default: $TENZRO_DATA_DIR/client/audit-store.json)')
+  .option('--base-url <url>', 'server URL (default: from the development credentials)')
+  .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
+  .action(async (options: { interval: number; count?: number; party?: string; store?: string; baseUrl?: string; credentials?: string }) => {
+    process.exitCode = await auditWatch(options);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

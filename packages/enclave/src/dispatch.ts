@@ -6,6 +6,7 @@ import { EnclaveRequest, assertNever, type EnclaveReply } from '@tenzro/protocol
 import type { EnclaveContext } from './context.js';
 import { toReplyError } from './errors.js';
 import { logEvent } from './log.js';
+import { attestSessionKey } from './ops/attest-session-key.js';
 import { createSessionKey } from './ops/create-session-key.js';
 import { destroySessionKey } from './ops/destroy-session-key.js';
 import { hello } from './ops/hello.js';
@@ -33,6 +34,8 @@ async function perform(ctx: EnclaveContext, request: EnclaveRequest): Promise<un
       return run(ctx, request);
     case 'destroySessionKey':
       return destroySessionKey(ctx, request);
+    case 'attestSessionKey':
+      return attestSessionKey(ctx, request);
     default:
       return assertNever(request, 'op');
   }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import {
   SecretBytes,
   concatBytes,
+  encryptionPublicKeyFromPrivate,
   fromBase64Url,
   generateEncryptionKeyPair,
   randomBytes,
@@ -50,6 +51,12 @@ export class KeyStoreError extends Error {
     this.name = 'KeyStoreError';
     this.code = code;
   }
+}
+
+export interface AttestedSessionKey {
+  publicKey: Uint8Array;
+  /** A document issued now: `public_key` = publicKey, `user_data` = sessionKeyUserData(sessionId). */
+  attestation: Uint8Array;
 }
 
 export interface CreatedSessionKey {
@@ -175,6 +182,23 @@ export class KeyStore {
     }
     this.#remember(sessionId, sealedKey, key);
     return key;
+  }
+
+  /**
+   * A fresh attestation of an existing session key: unseals it (refusing a destroyed one), derives its
+   * public key and issues a new document binding that key to the session. Documents are short-lived
+   * (their leaf certificate expires), so the host asks for one each time a party fetches the key.
+   * Throws KeyStoreError.
+   */
+  async attestSessionKey(sessionId: string, sealedKey: string): Promise<AttestedSessionKey> {
+    const privateKey = await this.unsealSessionKey(sessionId, sealedKey);
+    const publicKey = await encryptionPublicKeyFromPrivate(privateKey);
+    const attestation = await this.#nsm.issue({ publicKey, userData: sessionKeyUserData(sessionId) });
+    // a destroy may have completed while the document was being issued
+    if (this.#tombstones.destroyedAt(sessionId) !== undefined) {
+      throw new KeyStoreError('key_destroyed', 'the session key was destroyed');
+    }
+    return { publicKey, attestation };
   }
 
   /**

@@ -4,17 +4,25 @@
  *
  * The bundle is
  *   - every `.js` file under `packages/{crypto,protocol,models,enclave}/dist/` (source maps and `.d.ts`
- *     excluded: they never run), and
- *   - every file under `packages/models/assets/` (model weights and tables the models package ships; none yet).
+ *     excluded: they never run),
+ *   - the `package.json` of those four packages (their `exports`, `main` and `type` decide which file an
+ *     import loads),
+ *   - every file under `packages/models/assets/` (model weights and tables the models package ships), and
+ *   - the repository's `package-lock.json`, which names every third-party dependency the enclave loads
+ *     (@noble/*, @hpke/*, zod, @peculiar/x509, cbor2, …) with its exact version and integrity hash
+ *     (`npm ci` refuses a tarball whose hash differs). The installed `node_modules` bytes themselves are not
+ *     hashed: the measurement pins *which* dependencies, not the copy on disk (see the package README).
  *
  * The manifest lists one line per file, sorted by path (UTF-16 code-unit order), in `sha256sum` format:
  *   `<hex SHA-256 of the file>  <path relative to the repository root, '/'-separated>\n`
  * and the measurement is the lower-case hex SHA-384 of the manifest's UTF-8 bytes (96 characters).
  * `sha256sum` over the same files, sorted, then `sha384sum` of that output gives the same value.
+ * The Node.js runtime (`process.version`, `process.arch`) is not part of it: it is not reproducible from
+ * a checkout, and a Nitro image would measure it as part of the image.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +31,9 @@ export const MEASURED_PACKAGES = ['crypto', 'protocol', 'models', 'enclave'] as 
 
 /** Data files the models package ships (weights, tables); measured whole, whatever their extension. */
 export const MODEL_ASSETS_DIR = 'packages/models/assets';
+
+/** The lockfile that pins every third-party dependency (version + integrity) the enclave loads. */
+export const LOCKFILE = 'package-lock.json';
 
 export interface ManifestEntry {
   path: string;
@@ -78,7 +89,21 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The manifest's entries, sorted by path. Fails if a measured package has no built `dist/`. */
+/** `root/path`, which must be a regular file (not a link). */
+async function requiredFile(root: string, path: string): Promise<string> {
+  const full = join(root, ...path.split('/'));
+  let info;
+  try {
+    info = await lstat(full);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MeasureError(`${path} is missing: the enclave bundle cannot be measured without it`);
+    throw error;
+  }
+  if (!info.isFile()) throw new MeasureError(`${path} is not a regular file`);
+  return full;
+}
+
+/** The manifest's entries, sorted by path. Fails if a measured package has no built `dist/`, or the lockfile is missing. */
 export async function bundleManifest(repoRoot: string = defaultRepoRoot()): Promise<ManifestEntry[]> {
   if (typeof repoRoot !== 'string' || repoRoot.length === 0) throw new TypeError('repoRoot must be a non-empty string');
   const root = resolve(repoRoot);
@@ -88,8 +113,10 @@ export async function bundleManifest(repoRoot: string = defaultRepoRoot()): Prom
     const found = await listFiles(dist, isMeasuredCode);
     if (found.length === 0) throw new MeasureError(`packages/${pkg}/dist has no .js files: build first (npx tsc -b)`);
     files.push(...found);
+    files.push(await requiredFile(root, `packages/${pkg}/package.json`));
   }
   files.push(...(await listFiles(join(root, MODEL_ASSETS_DIR), () => true)));
+  files.push(await requiredFile(root, LOCKFILE));
   const entries: ManifestEntry[] = [];
   for (const file of files) {
     if (!(await stat(file)).isFile()) continue;

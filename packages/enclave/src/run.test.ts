@@ -1,5 +1,7 @@
 // A full federated run over the real process: three banks' partitions from the demo generator, consents,
 // then every sealed result opened by its recipient and checked against the attested report.
+import { copyFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULT_INFO, fromBase64Url, openEnvelope, parseStrictJson, utf8Decode } from '@tenzro/crypto';
 import { generateDemoData } from '@tenzro/models';
@@ -39,13 +41,20 @@ describe('run', () => {
   let observer: Party;
   let partitions: Record<string, Record<string, unknown>[]>;
 
-  async function openSession(options: { minParticipants?: number; aggregation?: 'federated' | 'secure_aggregation' } = {}) {
+  async function openSession(options: { minParticipants?: number; aggregation?: 'federated' | 'secure_aggregation'; expiresAt?: string } = {}) {
     const model = hello.models.find((m) => m.modelId === 'risk-analyzer-v2')!;
     const dataPolicy =
       options.aggregation === 'secure_aggregation'
         ? { minParticipants: options.minParticipants ?? 3, aggregationMethod: 'secure_aggregation' as const, secureAggConfig: { threshold: 2, noiseAddition: false } }
         : { minParticipants: options.minParticipants ?? 3, federatedConfig: FEDERATED };
-    const { terms, sessionId } = makeTerms({ participants, observers: [observer], modelId: model.modelId, modelDigest: model.modelDigest, dataPolicy });
+    const { terms, sessionId } = makeTerms({
+      participants,
+      observers: [observer],
+      modelId: model.modelId,
+      modelDigest: model.modelDigest,
+      dataPolicy,
+      ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
+    });
     const key = await enclave.call('createSessionKey', { sessionId });
     const submissions: WrittenSubmission[] = [];
     for (const [index, party] of participants.entries()) {
@@ -172,8 +181,36 @@ describe('run', () => {
     expect(await runRequest(session, good, { terms: swapped })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
     expect(await runRequest(session, [...good, good[0]!])).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
 
-    await enclave.call('destroySessionKey', { sessionId: session.sessionId });
+    await enclave.call('destroySessionKey', { sessionId: session.sessionId, reason: 'cancelled', ciphertexts: [] });
     expect(await runRequest(session, good)).toMatchObject({ ok: false, error: { code: 'data_deleted' } });
+  });
+
+  it("refuses a replayed submission: party A's blob and commitment copied into party C's row", async () => {
+    const session = await openSession({ minParticipants: 2 });
+    const [a, , c] = participants as [Party, Party, Party, Party];
+    const consents = participants.map((p) => consentOf(p, session.sessionId));
+    const ofA = session.submissions.find((s) => s.partyId === a.partyId)!;
+    // The same blob file under C's name (a content-addressed store gives it the same path).
+    const samePath = session.submissions.map((s) => (s.partyId === c.partyId ? { ...ofA, partyId: c.partyId } : s));
+    expect(await runRequest({ ...session, submissions: samePath }, consents)).toMatchObject({ ok: false, error: { code: 'duplicate_submission' } });
+    // A copy of the blob file under another path, with A's commitment.
+    const copy = join(blobDir, `copy-of-a-${Date.now()}.tze`);
+    await copyFile(ofA.blobPath, copy);
+    const copied = session.submissions.map((s) => (s.partyId === c.partyId ? { ...ofA, partyId: c.partyId, blobPath: copy } : s));
+    expect(await runRequest({ ...session, submissions: copied }, consents)).toMatchObject({ ok: false, error: { code: 'duplicate_submission' } });
+    // Same path spelled differently.
+    const dotted = session.submissions.map((s) =>
+      s.partyId === c.partyId ? { ...ofA, partyId: c.partyId, blobPath: join(blobDir, '.', basename(ofA.blobPath)).replace(blobDir, `${blobDir}/.`) } : s,
+    );
+    expect(await runRequest({ ...session, submissions: dotted }, consents)).toMatchObject({ ok: false, error: { code: 'duplicate_submission' } });
+    // The untouched session still runs.
+    expect(await runRequest(session, consents)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a session past its terms.expiresAt (session_expired)', async () => {
+    const session = await openSession({ expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const consents = participants.map((p) => consentOf(p, session.sessionId));
+    expect(await runRequest(session, consents)).toMatchObject({ ok: false, error: { code: 'session_expired' } });
   });
 
   it('never writes data or results to stderr', () => {

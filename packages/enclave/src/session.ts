@@ -13,6 +13,17 @@ export function assertTermsMatch(sessionId: string, terms: SessionTerms): void {
   if (sessionIdOf(terms) !== sessionId) throw refuse('invalid_request', 'the terms do not hash to the session id');
 }
 
+/**
+ * The session must not be past `terms.expiresAt` by the enclave's own clock: the host's word that a
+ * session is still open is not enough to decrypt, run or attest for it.
+ */
+export function assertNotExpired(terms: SessionTerms, now: number = Date.now()): void {
+  const expiresAt = Date.parse(terms.expiresAt);
+  if (!Number.isFinite(expiresAt) || now >= expiresAt) {
+    throw refuse('session_expired', 'the session has expired (terms.expiresAt has passed)');
+  }
+}
+
 /** The session's model, checked against the digest in the terms. */
 export function modelOf(terms: SessionTerms): EnclaveModelImpl {
   let model: EnclaveModelImpl | undefined;

@@ -7,6 +7,7 @@
  * `invalid_json`, `commitment_mismatch`, `schema_validation_failed` (details name record index and field,
  * never a value), `unknown_schema`, `payload_too_large`, `invalid_request` (unreadable blob).
  */
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
   COMMITMENT_SALT_LENGTH,
@@ -45,6 +46,8 @@ export interface OpenedSubmission {
   partyId: string;
   commitment: string;
   dataSchema: string;
+  /** Hex SHA-256 of the ciphertext bytes read: two submissions of one blob have the same. */
+  ciphertextHash: string;
   records: SchemaRecord[];
 }
 
@@ -55,7 +58,7 @@ class BlobReadError extends Error {
   }
 }
 
-async function* readBlob(path: string): AsyncGenerator<Uint8Array> {
+async function* readBlob(path: string, hash: Hash): AsyncGenerator<Uint8Array> {
   let stream;
   try {
     stream = createReadStream(path, { highWaterMark: 1 << 16 });
@@ -72,6 +75,7 @@ async function* readBlob(path: string): AsyncGenerator<Uint8Array> {
         throw new BlobReadError(cause);
       }
       if (next.done) return;
+      hash.update(next.value);
       yield new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   } finally {
@@ -88,14 +92,15 @@ function causedBy(error: unknown, kind: new (...args: never[]) => Error): boolea
 }
 
 /** Decrypts the whole blob; wipes intermediate plaintext buffers. */
-async function decryptBlob(privateKey: SecretBytes, blobPath: string): Promise<Uint8Array> {
+async function decryptBlob(privateKey: SecretBytes, blobPath: string): Promise<{ plaintext: Uint8Array; ciphertextHash: string }> {
+  const hash = createHash('sha256');
   const parts: Uint8Array[] = [];
   let size = 0;
   const wipe = (): void => {
     for (const part of parts) part.fill(0);
   };
   try {
-    for await (const chunk of openEnvelopeStream(privateKey, readBlob(blobPath), { info: DATA_INFO })) {
+    for await (const chunk of openEnvelopeStream(privateKey, readBlob(blobPath, hash), { info: DATA_INFO })) {
       size += chunk.length;
       parts.push(chunk);
       if (size > MAX_PLAINTEXT_BYTES) {
@@ -115,7 +120,7 @@ async function decryptBlob(privateKey: SecretBytes, blobPath: string): Promise<U
     offset += part.length;
   }
   wipe();
-  return out;
+  return { plaintext: out, ciphertextHash: hash.digest('hex') };
 }
 
 function parsePayload(plaintext: Uint8Array): unknown {
@@ -194,7 +199,8 @@ export async function openSubmission(
   submission: ChannelSubmission,
 ): Promise<OpenedSubmission> {
   const schema = schemaFor(model, submission.dataSchema);
-  const payload = parsePayload(await decryptBlob(privateKey, submission.blobPath));
+  const { plaintext, ciphertextHash } = await decryptBlob(privateKey, submission.blobPath);
+  const payload = parsePayload(plaintext);
   const data = await checkCommitment(payload, submission);
   const verdict = schema.validate(data);
   if (!verdict.ok) {
@@ -209,6 +215,7 @@ export async function openSubmission(
     partyId: submission.partyId,
     commitment: submission.commitment,
     dataSchema: submission.dataSchema,
+    ciphertextHash,
     records: verdict.records,
   };
 }

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Url, generateEncryptionKeyPair, toBase64Url, utf8Encode } from '@tenzro/crypto';
 import { generateDemoData } from '@tenzro/models';
-import { CreateSessionKeyResult, HelloResult, computeSessionId, sessionKeyUserData, verifyAttestation } from '@tenzro/protocol';
+import {
+  CreateSessionKeyResult,
+  DELETION_STATEMENT_TYPE,
+  HelloResult,
+  computeSessionId,
+  deletionStatementDigest,
+  sessionKeyUserData,
+  verifyAttestation,
+} from '@tenzro/protocol';
 import { EnclaveProcess, tempDir } from '../test/enclave-process.js';
 import { makeParty, makeTerms, plainSubmission, saltedSubmission, writeBlob, type Party } from '../test/session-fixture.js';
 
@@ -144,6 +152,14 @@ describe('createSessionKey and verifySubmission', () => {
     expect(await verify(submission, { sealedKey: toBase64Url(new Uint8Array(61)) })).toMatchObject({ error: { code: 'invalid_request' } });
   });
 
+  it('refuses a session past its terms.expiresAt (session_expired), by the enclave clock', async () => {
+    const expired = makeTerms({ participants: parties, modelId: terms.modelId, modelDigest: terms.modelDigest, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const expiredKey = await enclave.call('createSessionKey', { sessionId: expired.sessionId });
+    const submission = await plainSubmission(blobDir, expiredKey.publicKey, parties[0]!.partyId, records, SCHEMA);
+    const reply = await enclave.request('verifySubmission', { sessionId: expired.sessionId, sealedKey: expiredKey.sealedKey, terms: expired.terms, submission });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'session_expired' } });
+  });
+
   it('refuses a session whose model digest is not the one this enclave carries', async () => {
     const wrong = makeTerms({ participants: parties, modelId: 'risk-analyzer-v2', modelDigest: 'sha256:' + 'f'.repeat(64) });
     const wrongKey = await enclave.call('createSessionKey', { sessionId: wrong.sessionId });
@@ -159,15 +175,31 @@ describe('createSessionKey and verifySubmission', () => {
     expect(HelloResult.parse(await enclave.call('hello')).measurement).toBe(hello.measurement);
     expect(await verify(submission)).toMatchObject({ ok: true, result: { recordCount: records.length } });
 
-    const destroyed = await enclave.call('destroySessionKey', { sessionId });
+    const ciphertexts = ['sha256:' + 'ab'.repeat(32)];
+    const destroyed = await enclave.call('destroySessionKey', { sessionId, reason: 'cancelled', ciphertexts });
     expect(Number.isNaN(Date.parse(destroyed.destroyedAt))).toBe(false);
+    // Proof of deletion (issue 3): the statement names the session, the key, the ciphertexts and the time,
+    // and an attestation of this enclave binds it (user_data = SHA-256(JCS(statement))).
+    expect(destroyed.statement).toEqual({
+      type: DELETION_STATEMENT_TYPE,
+      sessionId,
+      destroyed: { sessionKey: true, ciphertexts },
+      reason: 'cancelled',
+      destroyedAt: destroyed.destroyedAt,
+    });
+    await verifyAttestation(destroyed.attestation, {
+      roots: [hello.rootPem],
+      expectedMeasurements: [hello.measurement],
+      expectedUserData: deletionStatementDigest(destroyed.statement),
+    });
     expect(await verify(submission)).toMatchObject({ ok: false, error: { code: 'data_deleted' } });
     expect(await enclave.request('createSessionKey', { sessionId })).toMatchObject({ ok: false, error: { code: 'data_deleted' } });
 
     await enclave.stop();
     enclave = start();
     expect(await verify(submission)).toMatchObject({ ok: false, error: { code: 'data_deleted' } });
-    expect(await enclave.call('destroySessionKey', { sessionId })).toEqual(destroyed);
+    const again = await enclave.call('destroySessionKey', { sessionId, reason: 'cancelled', ciphertexts });
+    expect(again.statement).toEqual(destroyed.statement);
   });
 
   it('never writes data to stderr', () => {

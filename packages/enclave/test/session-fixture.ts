@@ -52,6 +52,8 @@ export interface SessionSpec {
   modelId: string;
   modelDigest: string;
   dataPolicy?: DataPolicyInput;
+  /** Default: 24 h from now. */
+  expiresAt?: string;
 }
 
 export function makeTerms(spec: SessionSpec): { terms: SessionTerms; sessionId: string } {
@@ -70,8 +72,8 @@ export function makeTerms(spec: SessionSpec): { terms: SessionTerms; sessionId: 
     })),
     observers: (spec.observers ?? []).map((o) => ({ partyId: o.partyId, encryptionKey: toBase64Url(o.encryptionPublicKey) })),
     dataPolicy: normalizeDataPolicy(spec.dataPolicy ?? {}, spec.participants.length),
-    expiresAt: new Date(now + 24 * 3600_000).toISOString(),
-    createdAt: new Date(now).toISOString(),
+    expiresAt: spec.expiresAt ?? new Date(now + 24 * 3600_000).toISOString(),
+    createdAt: new Date(spec.expiresAt === undefined ? now : Math.min(now, Date.parse(spec.expiresAt) - 3600_000)).toISOString(),
     nonce: toBase64Url(randomBytes(16)),
   };
   return { terms, sessionId: computeSessionId(terms) };

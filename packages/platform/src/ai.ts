@@ -3,11 +3,15 @@
  * (DESIGN §2), so every method that hands the caller something it will act on checks it first:
  *
  * - a session record's terms must hash to its id (§5.1), and the record must agree with its terms;
- * - a session key must carry an attestation that chains to a trusted root, binds this key and this session
- *   (§5.2), and satisfies the configured measurements — unless the session's policy does not require
- *   attestation and the root is simply unknown, in which case the key comes back marked unverified;
- * - a result's report must be attested (`user_data` = its digest), its sealed body must open with the
- *   party's key, and the shared result must hash to the report's `resultHash` (§5.7).
+ * - a created session's terms must be what the caller asked for (name, roster, model, policy, expiry);
+ * - a session key must carry a fresh attestation (issued per request, at most `attestationMaxAgeMs` old)
+ *   that chains to a trusted root, binds this key and this session (§5.2), and shows a pinned measurement;
+ * - a result's report must be attested (`user_data` = its digest; chain checked at the document's own
+ *   timestamp), its sealed body must open with the party's key, the shared result must hash to the
+ *   report's `resultHash` (§5.7), and a participant that submitted must be among `includedParties`.
+ *
+ * None of this depends on anything the host sends: `terms.dataPolicy.attestationRequired` is the parties'
+ * stated policy, not a switch. Only the local option `insecureAcceptUnverifiedAttestation` relaxes it.
  */
 import {
   DATA_INFO,
@@ -15,6 +19,7 @@ import {
   RESULT_INFO,
   SecretBytes,
   canonicalize,
+  equalBytes,
   fromBase64Url,
   isCommitment,
   openEnvelope,
@@ -41,6 +46,7 @@ import {
   RunResponse,
   SESSION_ID_PATTERN,
   isErrorCode,
+  normalizeDataPolicy,
   SealedResultResponse,
   SessionKeyResponse,
   SessionList,
@@ -68,7 +74,7 @@ import { ResultVerificationError, SessionVerificationError, TenzroApiError } fro
 import { HttpClient, segment } from './http.js';
 import type { PartyKeys } from './identity.js';
 import { deadlineSignal, pollUntil } from './poll.js';
-import { checkAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
+import { checkKeyAttestation, checkReportAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -93,8 +99,8 @@ export interface SessionKey {
   /** The attestation document, base64url. */
   attestation: string;
   expiresAt: string;
-  /** What the SDK verified: `verified.verified` is true with the attested facts, or false with a reason
-   *  (only possible when the session's policy does not require attestation). */
+  /** What the SDK verified: `verified.verified` is true with the attested facts. It is false (with a
+   *  reason) only when the caller set the local `insecureAcceptUnverifiedAttestation` option. */
   verified: AttestationCheck;
 }
 
@@ -156,8 +162,9 @@ export type TeeAttestation =
       timestamp: string;
     })
   | (TeeAttestationCommon & {
-      /** Unverified: the document chains to a root the SDK was not told to trust, in a session whose policy
-       *  does not require attestation. The fields below are the document's claims. */
+      /** Unverified: only with the local `insecureAcceptUnverifiedAttestation` option, when the document
+       *  chains to a root the SDK was not told to trust or no measurement is pinned. The fields below are
+       *  the document's claims. */
       verified: false;
       reason: string;
       provider: 'nitro' | 'simulated' | null;
@@ -187,6 +194,8 @@ export interface MultiPartyAiContext {
   trust: TrustSettings;
   /** The SDK's party, if it has one (resolves after the key file was checked). */
   party: () => Promise<PartyKeys | undefined>;
+  /** Keeps the commitment a party submitted (the audit store), so `platform.audit` can find it later. */
+  recordCommitment?: (sessionId: string, partyId: string, commitment: string) => Promise<void>;
 }
 
 function assertSessionId(sessionId: unknown, name = 'sessionId'): asserts sessionId is string {
@@ -224,6 +233,30 @@ export function verifySessionRecord(session: MultiPartySession, expectedId?: str
   return session;
 }
 
+/**
+ * The created session must be the one asked for: the host fixes the terms, and a host that quietly
+ * lowered `minParticipants`, added an observer or swapped the model would otherwise go unnoticed.
+ */
+function assertTermsAsRequested(session: MultiPartySession, request: z.infer<typeof CreateSessionRequest>): void {
+  const { terms } = session;
+  const fail = (what: string): never => {
+    throw new SessionVerificationError('session_terms_mismatch', `session ${session.id}: ${what} differ(s) from what was requested`);
+  };
+  if (terms.name !== request.name) fail('name');
+  if (terms.description !== (request.description ?? '')) fail('description');
+  if (terms.modelId !== request.modelId) fail('modelId');
+  if (!sameList(terms.participants.map((p) => p.partyId), request.participants)) fail('participants');
+  if (!sameList(terms.observers.map((o) => o.partyId), request.observers ?? [])) fail('observers');
+  let policy: string | undefined;
+  try {
+    policy = canonicalize(normalizeDataPolicy(request.dataPolicy, request.participants.length));
+  } catch {
+    policy = undefined;
+  }
+  if (policy === undefined || canonicalize(terms.dataPolicy) !== policy) fail('dataPolicy');
+  if (request.expiresAt !== undefined && Date.parse(terms.expiresAt) !== Date.parse(request.expiresAt)) fail('expiresAt');
+}
+
 function createRequest(input: CreateMultiPartySessionInput): z.infer<typeof CreateSessionRequest> {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
   let expiresAt: string | undefined;
@@ -258,19 +291,29 @@ export class MultiPartyAi {
   readonly #http: HttpClient;
   readonly #trust: TrustSettings;
   readonly #party: () => Promise<PartyKeys | undefined>;
+  readonly #recordCommitment: MultiPartyAiContext['recordCommitment'];
+  /** Sessions this SDK instance submitted data to (the host's `dataSubmittedBy` is consulted too). */
+  readonly #submitted = new Set<string>();
 
   constructor(context: MultiPartyAiContext) {
     this.#http = context.http;
     this.#trust = context.trust;
     this.#party = context.party;
+    this.#recordCommitment = context.recordCommitment;
   }
 
-  /** Creates a session; the SDK checks that the returned terms hash to the returned id. */
+  /**
+   * Creates a session. The SDK checks that the returned terms hash to the returned id, that they are the
+   * terms asked for (name, description, model, participants, observers, the normalised data policy, and
+   * expiresAt when given), and that the SDK's own party, if on the roster, has its own public keys there.
+   */
   async createMultiPartySession(input: CreateMultiPartySessionInput): Promise<MultiPartySession> {
     const body = createRequest(input);
-    await this.#party();
-    const session = await this.#http.request('POST', '/v1/sessions', MultiPartySessionSchema, { json: body });
-    return verifySessionRecord(session);
+    const party = await this.#party();
+    const session = verifySessionRecord(await this.#http.request('POST', '/v1/sessions', MultiPartySessionSchema, { json: body }));
+    assertTermsAsRequested(session, body);
+    assertOwnKeys(session, party);
+    return session;
   }
 
   async getMultiPartySession(sessionId: string): Promise<MultiPartySession> {
@@ -309,13 +352,14 @@ export class MultiPartyAi {
    */
   async getSessionKey(sessionId: string, options: { signal?: AbortSignal } = {}): Promise<SessionKey> {
     const path = sessionPath(sessionId, '/key');
-    await this.#party();
+    const party = await this.#party();
     const signal = options.signal;
     const [key, session] = await Promise.all([
       this.#http.request('GET', path, SessionKeyResponse, { signal }),
       this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }),
     ]);
     verifySessionRecord(session, sessionId);
+    assertOwnKeys(session, party);
     if (key.sessionId !== sessionId) {
       throw new SessionVerificationError('session_terms_mismatch', `the key returned for ${sessionId} names another session`);
     }
@@ -323,12 +367,7 @@ export class MultiPartyAi {
     if (publicKey.length !== 32) {
       throw new TenzroApiError('invalid_response', 'the session key is not a 32-byte X25519 public key', { status: 200 });
     }
-    const verified = await checkAttestation(
-      key.attestation,
-      this.#trust,
-      { publicKey, userData: sessionKeyUserData(sessionId) },
-      async () => session.terms.dataPolicy.attestationRequired,
-    );
+    const verified = await checkKeyAttestation(key.attestation, this.#trust, { publicKey, userData: sessionKeyUserData(sessionId) });
     return {
       sessionId: key.sessionId,
       publicKey: key.publicKey,
@@ -370,6 +409,9 @@ export class MultiPartyAi {
     if (submission.sessionId !== input.sessionId || submission.commitment !== input.commitment) {
       throw new TenzroApiError('invalid_response', 'the submission receipt does not match what was submitted', { status: 200 });
     }
+    this.#submitted.add(input.sessionId);
+    // The party keeps its own commitment: the audit trail must later show this one, aggregated.
+    await this.#recordCommitment?.(input.sessionId, (await this.#party())?.partyId ?? submission.partyId, input.commitment);
     return submission;
   }
 
@@ -407,6 +449,13 @@ export class MultiPartyAi {
       throw new TypeError('dataSchema must be a non-empty string');
     }
     const key = await this.getSessionKey(input.sessionId, input.signal ? { signal: input.signal } : {});
+    if (key.verified.verified !== true) {
+      // Even in the local insecure mode: contribute never seals party data to an unverified key.
+      throw new SessionVerificationError(
+        'session_key_unverified',
+        `the key of ${input.sessionId} is not verified (${key.verified.code}); contribute does not encrypt to an unverified key`,
+      );
+    }
     const salt = randomBytes(32);
     const saltText = toBase64Url(salt);
     const commitment = await saltedCommitment(salt, input.data);
@@ -499,10 +548,8 @@ export class MultiPartyAi {
     if (reply.recipient !== party.partyId) binding(`it is sealed to ${reply.recipient}, not to ${party.partyId}`);
     if (report.participantCount !== report.includedParties.length) binding('participantCount differs from includedParties');
 
-    const check = await checkAttestation(reply.attestation, this.#trust, { userData: reportDigest(report) }, async () => {
-      const session = await this.getMultiPartySession(sessionId);
-      return session.terms.dataPolicy.attestationRequired;
-    });
+    const check = await checkReportAttestation(reply.attestation, this.#trust, { userData: reportDigest(report), releasedAt: report.releasedAt });
+    if (!report.includedParties.includes(party.partyId)) await this.#assertMayBeExcluded(sessionId, party.partyId, options.signal);
 
     const body = await openResultBody(party.encryptionPrivateKey, reply.sealedResult);
     if (body.sessionId !== sessionId || body.runId !== report.runId || body.recipient !== party.partyId) {
@@ -556,6 +603,19 @@ export class MultiPartyAi {
     return verifySessionRecord(session, sessionId);
   }
 
+  /**
+   * A participant that submitted data must be among the report's `includedParties`: otherwise its data was
+   * dropped or replaced (e.g. the host put another party's blob in its place) and the result is not the one
+   * it consented to. Observers, and participants that never submitted, may read a result without being in it.
+   */
+  async #assertMayBeExcluded(sessionId: string, partyId: string, signal: AbortSignal | undefined): Promise<void> {
+    const session = verifySessionRecord(await this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }), sessionId);
+    if (!session.terms.participants.some((p) => p.partyId === partyId)) return;
+    if (this.#submitted.has(sessionId) || session.dataSubmittedBy.includes(partyId)) {
+      throw new ResultVerificationError('party_not_included', `result of ${sessionId}: ${partyId} submitted data but is not among the report's includedParties`);
+    }
+  }
+
   async #requireParty(what: string): Promise<PartyKeys> {
     const party = await this.#party();
     if (!party) {
@@ -563,6 +623,25 @@ export class MultiPartyAi {
     }
     return party;
   }
+}
+
+/** The SDK's own party, when on the roster, must appear there with its own public keys. */
+function assertOwnKeys(session: MultiPartySession, party: PartyKeys | undefined): void {
+  if (!party) return;
+  const participant = session.terms.participants.find((p) => p.partyId === party.partyId);
+  const observer = session.terms.observers.find((o) => o.partyId === party.partyId);
+  const sameKey = (text: string, key: Uint8Array): boolean => {
+    try {
+      return equalBytes(fromBase64Url(text, 'key'), key);
+    } catch {
+      return false;
+    }
+  };
+  const fail = (): never => {
+    throw new SessionVerificationError('session_terms_mismatch', `session ${session.id}: the terms list ${party.partyId} with keys that are not its own`);
+  };
+  if (participant && (!sameKey(participant.signingKey, party.signingPublicKey) || !sameKey(participant.encryptionKey, party.encryptionPublicKey))) fail();
+  if (observer && !sameKey(observer.encryptionKey, party.encryptionPublicKey)) fail();
 }
 
 function runFailure(run: RunResponseType): TenzroApiError {

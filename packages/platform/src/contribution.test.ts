@@ -13,7 +13,7 @@ import {
 } from '@tenzro/crypto';
 import { FULL_CONSENT, verifyConsentSignature } from '@tenzro/protocol';
 import { describe, expect, it } from 'vitest';
-import { makeFixture, submissionReceipt } from './fake-host.fixture.js';
+import { MEASUREMENT, makeFixture, submissionReceipt } from './fake-host.fixture.js';
 import { encryptWithSessionKey, hashCommitment, signConsent } from './helpers.js';
 import { TenzroPlatform } from './platform.js';
 
@@ -88,6 +88,7 @@ describe('contribute', () => {
       baseUrl: 'http://host.test',
       party: fixture.bankA,
       trustedRoots: [fixture.enclave.rootPem],
+      expectedMeasurements: [MEASUREMENT],
       fetch: fixture.fetch,
     });
     const first = await platform.ai.contribute({ sessionId: fixture.sessionId, data: records, dataSchema: 'transaction_records_v1' });
@@ -112,7 +113,7 @@ describe('contribute', () => {
 
   it('does not upload when the key attestation fails', async () => {
     const fixture = await makeFixture();
-    const platform = new TenzroPlatform({ apiKey: 'k', tenantId: 'bankA', baseUrl: 'http://h.test', party: fixture.bankA, trustedRoots: [], fetch: fixture.fetch });
+    const platform = new TenzroPlatform({ apiKey: 'k', tenantId: 'bankA', baseUrl: 'http://h.test', party: fixture.bankA, trustedRoots: [], expectedMeasurements: [MEASUREMENT], fetch: fixture.fetch });
     await expect(platform.ai.contribute({ sessionId: fixture.sessionId, data: records, dataSchema: 's' })).rejects.toMatchObject({ code: 'untrusted_root' });
     expect(fixture.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
   });

@@ -35,13 +35,20 @@ function nodeFs(): NodeFsLike | undefined {
   return fs && typeof fs.readFileSync === 'function' && typeof fs.existsSync === 'function' ? (fs as NodeFsLike) : undefined;
 }
 
-/** Thrown when a file the configuration names (or the default credentials file) cannot be used. */
-export class ConfigurationError extends Error {
-  readonly code = 'invalid_configuration' as const;
+export type ConfigurationErrorCode = 'invalid_configuration' | 'no_expected_measurement';
 
-  constructor(message: string, options: { cause?: unknown } = {}) {
+/**
+ * The SDK's configuration cannot be used: `invalid_configuration` — a file the configuration names (or the
+ * default credentials file) cannot be used; `no_expected_measurement` — an attestation was to be verified
+ * but no enclave measurement is pinned (option `expectedMeasurements` or the development credentials).
+ */
+export class ConfigurationError extends Error {
+  readonly code: ConfigurationErrorCode;
+
+  constructor(message: string, options: { cause?: unknown; code?: ConfigurationErrorCode } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConfigurationError';
+    this.code = options.code ?? 'invalid_configuration';
   }
 }
 

@@ -31,10 +31,12 @@ export class TenzroApiError extends Error {
   }
 }
 
-/** The host's session record does not match what it claims: its terms do not hash to its id, or the
- *  record's roster, model or key belongs to another session. */
+/** The host's session record does not match what it claims: its terms do not hash to its id, the
+ *  record's roster, model or key belongs to another session, or the terms are not what the caller asked
+ *  for (`session_terms_mismatch`); or `contribute` was handed a key whose attestation is not verified
+ *  (`session_key_unverified`, only possible in the local insecure mode). */
 export class SessionVerificationError extends Error {
-  readonly code: 'session_terms_mismatch';
+  readonly code: 'session_terms_mismatch' | 'session_key_unverified';
 
   constructor(code: SessionVerificationError['code'], message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -43,9 +45,10 @@ export class SessionVerificationError extends Error {
   }
 }
 
-/** A sealed result that does not open, or does not match its attested report. */
+/** A sealed result that does not open, or does not match its attested report, or leaves out the
+ *  reading participant although it submitted data (`party_not_included`). */
 export class ResultVerificationError extends Error {
-  readonly code: 'decryption_failed' | 'invalid_result_body' | 'result_hash_mismatch' | 'result_binding_mismatch';
+  readonly code: 'decryption_failed' | 'invalid_result_body' | 'result_hash_mismatch' | 'result_binding_mismatch' | 'party_not_included';
 
   constructor(code: ResultVerificationError['code'], message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

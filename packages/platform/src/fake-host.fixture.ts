@@ -71,10 +71,18 @@ export function rogueNsm(): Promise<SimulatedNsm> {
   return otherNsm;
 }
 
+export interface FixtureOptions {
+  /** Put a third bank on the roster (the product doc's session has three). */
+  bankC?: boolean;
+  /** Default: 24 h after the fixture is made. */
+  expiresAt?: string;
+}
+
 export interface Fixture {
   enclave: SimulatedNsm;
   bankA: PartyIdentity;
   bankB: PartyIdentity;
+  bankC: PartyIdentity | undefined;
   regulator: PartyIdentity;
   terms: SessionTerms;
   sessionId: string;
@@ -100,10 +108,12 @@ export interface ResultTamper {
   bodyRecipient?: string;
 }
 
-export async function makeFixture(policy: DataPolicyInput = { minParticipants: 2 }): Promise<Fixture> {
+export async function makeFixture(policy: DataPolicyInput = { minParticipants: 2 }, options: FixtureOptions = {}): Promise<Fixture> {
   const enclave = await nsm();
   const bankA = await generatePartyIdentity('party::bankA::treasury');
   const bankB = await generatePartyIdentity('party::bankB::treasury');
+  const bankC = options.bankC ? await generatePartyIdentity('party::bankC::treasury') : undefined;
+  const banks = bankC ? [bankA, bankB, bankC] : [bankA, bankB];
   const regulator = await generatePartyIdentity('party::regulator::compliance');
   const now = new Date();
   const terms: SessionTerms = {
@@ -113,14 +123,14 @@ export async function makeFixture(policy: DataPolicyInput = { minParticipants: 2
     description: 'Cross-bank transaction risk assessment',
     modelId: 'risk-analyzer-v2',
     modelDigest: `sha256:${'0'.repeat(64)}`,
-    participants: [bankA, bankB].map((p) => ({
+    participants: banks.map((p) => ({
       partyId: p.partyId,
       signingKey: p.signingKey.publicKey,
       encryptionKey: p.encryptionKey.publicKey,
     })),
     observers: [{ partyId: regulator.partyId, encryptionKey: regulator.encryptionKey.publicKey }],
-    dataPolicy: normalizeDataPolicy(policy, 2),
-    expiresAt: new Date(now.getTime() + 86_400_000).toISOString(),
+    dataPolicy: normalizeDataPolicy(policy, banks.length),
+    expiresAt: options.expiresAt ?? new Date(now.getTime() + 86_400_000).toISOString(),
     createdAt: now.toISOString(),
     nonce: toBase64Url(new Uint8Array(16).fill(7)),
   };
@@ -152,6 +162,7 @@ export async function makeFixture(policy: DataPolicyInput = { minParticipants: 2
     enclave,
     bankA,
     bankB,
+    bankC,
     regulator,
     terms,
     sessionId,

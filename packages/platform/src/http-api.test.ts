@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BASE_URL, TenzroPlatform } from './platform.js';
 import { TenzroApiError, SessionVerificationError } from './errors.js';
-import { apiError, json, makeFixture, submissionReceipt } from './fake-host.fixture.js';
+import { MEASUREMENT, apiError, json, makeFixture, submissionReceipt } from './fake-host.fixture.js';
 import { encryptWithSessionKey, hashCommitment, signConsent } from './helpers.js';
 import type { TenzroPlatformOptions } from './platform.js';
 
@@ -19,6 +19,7 @@ async function setup() {
     baseUrl: `${BASE}/`,
     party: fixture.bankA,
     trustedRoots: [fixture.enclave.rootPem],
+    expectedMeasurements: [MEASUREMENT],
     fetch: fixture.fetch,
   });
   return { fixture, platform };
@@ -28,7 +29,7 @@ describe('requests', () => {
   it('createMultiPartySession posts the product doc input with auth, tenant and party headers', async () => {
     const { fixture, platform } = await setup();
     fixture.routes.set('POST /v1/sessions', () => json(201, fixture.session));
-    const expiresAt = new Date(Date.now() + 24 * 60 * 60 * 1000);
+    const expiresAt = new Date(fixture.terms.expiresAt);
     const input = {
       name: 'Q4 Risk Analysis',
       description: 'Cross-bank transaction risk assessment',
@@ -68,6 +69,83 @@ describe('requests', () => {
       platform.ai.createMultiPartySession({ name: 'x', modelId: 'm', participants: ['party::bankA::t'], expiresAt: 'tomorrow' }),
     ).rejects.toThrow(RangeError);
     expect(fixture.requests).toHaveLength(0);
+  });
+
+  it('createMultiPartySession refuses a session whose terms are not the ones requested', async () => {
+    const { fixture, platform } = await setup();
+    const asked = {
+      name: fixture.terms.name,
+      description: fixture.terms.description,
+      modelId: fixture.terms.modelId,
+      participants: fixture.terms.participants.map((p) => p.partyId),
+      observers: fixture.terms.observers.map((o) => o.partyId),
+      dataPolicy: { minParticipants: 2 },
+      expiresAt: fixture.terms.expiresAt,
+    };
+    // The host's session is built from the request: accepted as is.
+    fixture.routes.set('POST /v1/sessions', () => json(201, fixture.session));
+    expect((await platform.ai.createMultiPartySession(asked)).id).toBe(fixture.sessionId);
+
+    // Each of these is a self-consistent session (terms hash to its id) that differs from the request.
+    const liar = async (edit: Partial<typeof fixture.terms>) => {
+      const { sessionIdOf } = await import('@tenzro/protocol');
+      const terms = { ...fixture.terms, ...edit };
+      const session = {
+        ...fixture.session,
+        id: sessionIdOf(terms),
+        name: terms.name,
+        description: terms.description,
+        modelId: terms.modelId,
+        participants: terms.participants.map((p) => p.partyId),
+        observers: terms.observers.map((o) => o.partyId),
+        dataPolicy: terms.dataPolicy,
+        expiresAt: terms.expiresAt,
+        terms,
+      };
+      fixture.routes.set('POST /v1/sessions', () => json(201, session));
+      return platform.ai.createMultiPartySession(asked).then(
+        () => 'accepted',
+        (error: unknown) => error,
+      );
+    };
+    const lowered = { ...fixture.terms.dataPolicy, minParticipants: 1 };
+    const relaxed = { ...fixture.terms.dataPolicy, attestationRequired: false };
+    const cases: Partial<typeof fixture.terms>[] = [
+      { name: 'Another name' },
+      { description: 'another description' },
+      { modelId: 'risk-analyzer-v1' },
+      { participants: fixture.terms.participants.slice(0, 1) },
+      { observers: [] },
+      { observers: [...fixture.terms.observers, { partyId: 'party::spy::eve', encryptionKey: fixture.terms.observers[0]!.encryptionKey }] },
+      { dataPolicy: lowered },
+      { dataPolicy: relaxed },
+      { expiresAt: new Date(Date.parse(fixture.terms.expiresAt) + 29 * 86_400_000).toISOString() },
+    ];
+    for (const edit of cases) {
+      const error = await liar(edit);
+      expect(error, JSON.stringify(Object.keys(edit))).toBeInstanceOf(SessionVerificationError);
+      expect(error).toMatchObject({ code: 'session_terms_mismatch' });
+    }
+  });
+
+  it("createMultiPartySession refuses terms that list the SDK's own party with other keys", async () => {
+    const { fixture, platform } = await setup();
+    const { sessionIdOf } = await import('@tenzro/protocol');
+    const other = await makeFixture();
+    // The host puts its own encryption key in bankA's roster entry (so it could read bankA's results).
+    const participants = fixture.terms.participants.map((p, i) => (i === 0 ? { ...p, encryptionKey: other.bankA.encryptionKey.publicKey } : p));
+    const terms = { ...fixture.terms, participants };
+    fixture.routes.set('POST /v1/sessions', () => json(201, { ...fixture.session, id: sessionIdOf(terms), terms }));
+    await expect(
+      platform.ai.createMultiPartySession({
+        name: terms.name,
+        description: terms.description,
+        modelId: terms.modelId,
+        participants: participants.map((p) => p.partyId),
+        observers: terms.observers.map((o) => o.partyId),
+        dataPolicy: { minParticipants: 2 },
+      }),
+    ).rejects.toThrow(/keys that are not its own/);
   });
 
   it('submitSessionData sends the envelope bytes as octet-stream with schema and commitment headers', async () => {
@@ -228,6 +306,8 @@ describe('construction', () => {
     const copy = structuredClone(options);
     new TenzroPlatform(options);
     expect(options).toEqual(copy);
+    expect(() => new TenzroPlatform({ ...options, attestationMaxAgeMs: 0 })).toThrow(/attestationMaxAgeMs/);
+    expect(() => new TenzroPlatform({ ...options, insecureAcceptUnverifiedAttestation: 'yes' as unknown as boolean })).toThrow(/insecureAcceptUnverifiedAttestation/);
   });
 
   it('defaults the base URL to TENZRO_BASE_URL, else localhost:8787', () => {

@@ -2,6 +2,36 @@
 export { TenzroPlatform, DEFAULT_BASE_URL } from './platform.js';
 export type { TenzroPlatformOptions } from './platform.js';
 export { MultiPartyAi, DEFAULT_RUN_TIMEOUT_MS, verifySessionRecord } from './ai.js';
+export {
+  AuditClient,
+  AuditLogError,
+  AuditStoreError,
+  FileAuditStore,
+  MemoryAuditStore,
+  compareTreeHeads,
+  termsHash,
+  verifySessionEvidence,
+  verifyTreeHeadSignature,
+} from './audit/index.js';
+export type {
+  AuditLogErrorCode,
+  AuditStore,
+  EvidenceTrust,
+  SessionEvidence,
+  TreeHeadComparison,
+  VerifySessionOptions,
+} from './audit/index.js';
+export { VERIFICATION_CHECKS } from '@tenzro/protocol';
+export type {
+  CheckOutcome,
+  ConsistencyResponse,
+  LogKeyResponse,
+  SessionTrailResponse,
+  SessionVerdict,
+  SignedTreeHead,
+  TreeHead,
+  VerificationCheck,
+} from '@tenzro/protocol';
 export { CONTRIBUTION_TYPE } from '@tenzro/protocol';
 export type {
   Contribution,
@@ -18,10 +48,11 @@ export { encryptWithSessionKey, hashCommitment, saltedCommitment, signConsent } 
 export type { ConsentSigningKey } from './helpers.js';
 export { generatePartyIdentity, loadPartyIdentity, PartyIdentityError, PartyKeyFile } from './identity.js';
 export type { PartyIdentity } from './identity.js';
-export { verifyAttestation, trustedRoots } from './trust.js';
-export type { AttestationCheck, AttestationUnverified, AttestationVerified, VerifyAttestationInput } from './trust.js';
+export { verifyAttestation, trustedRoots, DEFAULT_ATTESTATION_MAX_AGE_MS } from './trust.js';
+export type { AttestationCheck, AttestationUnverified, AttestationVerified, UnverifiedCode, VerifyAttestationInput } from './trust.js';
 export { AWS_NITRO_ROOT_G1_PEM } from './nitro-root.js';
 export { ConfigurationError } from './defaults.js';
+export type { ConfigurationErrorCode } from './defaults.js';
 export { ResultVerificationError, SessionVerificationError, TenzroApiError } from './errors.js';
 export type { ClientErrorCode, TenzroApiErrorCode } from './errors.js';
 export { AttestationError, FULL_CONSENT } from '@tenzro/protocol';

@@ -107,7 +107,10 @@ describe('Node defaults', () => {
     expect(() => new TenzroPlatform({ apiKey: 'k', tenantId: 'bankA' })).toThrow(ConfigurationError);
     delete process.env.TENZRO_CREDENTIALS;
     process.env.TENZRO_DATA_DIR = mkdtempSync(join(tmpdir(), 'tenzro-none-'));
-    const bare = new TenzroPlatform({ apiKey: 'k', tenantId: 'bankA', party: fixture.bankA, fetch: fixture.fetch, baseUrl: 'http://h.test' });
+    const bare = new TenzroPlatform({ apiKey: 'k', tenantId: 'bankA', party: fixture.bankA, fetch: fixture.fetch, baseUrl: 'http://h.test', expectedMeasurements: [MEASUREMENT] });
     await expect(bare.ai.getSessionKey(fixture.sessionId)).rejects.toMatchObject({ code: 'untrusted_root' });
+    // ... and with no measurement pinned at all, nothing is verified.
+    const unpinned = new TenzroPlatform({ apiKey: 'k', tenantId: 'bankA', party: fixture.bankA, fetch: fixture.fetch, baseUrl: 'http://h.test' });
+    await expect(unpinned.ai.getSessionKey(fixture.sessionId)).rejects.toMatchObject({ code: 'no_expected_measurement' });
   });
 });

@@ -5,6 +5,7 @@
  * credentials (`TENZRO_CREDENTIALS`, else `${TENZRO_DATA_DIR ?? '.tenzro'}/dev/credentials.json`), which
  * name the simulated enclave's root and measurement. In a browser there are no defaults.
  */
+import { fromBase64Url } from '@tenzro/crypto';
 import {
   EnclaveInfoResponse,
   PartyResponse,
@@ -14,10 +15,12 @@ import {
   type PartyResponse as PartyResponseType,
 } from '@tenzro/protocol';
 import { MultiPartyAi } from './ai.js';
+import { AuditClient } from './audit/client.js';
+import { MemoryAuditStore, type AuditStore } from './audit/store.js';
 import { loadDefaultPartyKeyFile, loadDevCredentials, readEnv, type DevCredentialsFile } from './defaults.js';
 import { HttpClient, segment, type FetchLike } from './http.js';
 import { openPartyKeys, parsePartyKeyFile, type PartyIdentity, type PartyKeys } from './identity.js';
-import { trustedRoots, type TrustSettings } from './trust.js';
+import { DEFAULT_ATTESTATION_MAX_AGE_MS, trustedRoots, type TrustSettings } from './trust.js';
 
 export const DEFAULT_BASE_URL = 'http://localhost:8787';
 
@@ -33,11 +36,28 @@ export interface TenzroPlatformOptions {
    *  Default: the simulated root named in the development credentials, if present. */
   trustedRoots?: string[];
   /** Accepted enclave measurements (hex of PCR0). Default: the development credentials' measurement,
-   *  if present; otherwise any measurement is accepted. */
+   *  if present. With neither, verifying a key or a result refuses (ConfigurationError
+   *  `no_expected_measurement`): an unpinned measurement would accept any enclave code. */
   expectedMeasurements?: string[];
   fetch?: typeof fetch;
   /** The clock attestation certificates are checked against (default: the system clock). */
   now?: () => Date;
+  /** The oldest a session key's attestation document may be, in ms (default 10 minutes): the host has the
+   *  enclave issue a fresh one per request. Result attestations are checked at their own timestamp instead. */
+  attestationMaxAgeMs?: number;
+  /**
+   * INSECURE, for local experiments only (default false). When true, a key or result whose attestation
+   * chains to a root the SDK does not trust, or that is checked without a pinned measurement, is returned
+   * marked `verified: false` instead of refused (`contribute` still refuses such a key). Nothing the host
+   * sends — session terms included — can turn verification off; only this local option can.
+   */
+  insecureAcceptUnverifiedAttestation?: boolean;
+  /** The audit log's Ed25519 public key (base64url or 32 bytes), pinned out of band. Default: the key the
+   *  host publishes at /.well-known/tenzro-log-key, checked against its logId and remembered. */
+  logPublicKey?: string | Uint8Array;
+  /** Where `platform.audit` keeps the last tree head it saw and the party's own commitments
+   *  (default: a MemoryAuditStore; under Node, `new FileAuditStore(path)` keeps them across runs). */
+  auditStore?: AuditStore;
 }
 
 function requireString(value: unknown, name: string): string {
@@ -45,9 +65,35 @@ function requireString(value: unknown, name: string): string {
   return value;
 }
 
+function auditStoreOption(store: unknown): AuditStore {
+  if (store === undefined) return new MemoryAuditStore();
+  const methods = ['getTreeHead', 'putTreeHead', 'getCommitment', 'putCommitment'] as const;
+  if (typeof store !== 'object' || store === null || methods.some((m) => typeof (store as Record<string, unknown>)[m] !== 'function')) {
+    throw new TypeError(`options.auditStore must be an AuditStore (${methods.join(', ')})`);
+  }
+  return store as AuditStore;
+}
+
+function logPublicKeyOption(key: unknown): Uint8Array | undefined {
+  if (key === undefined) return undefined;
+  let bytes: Uint8Array;
+  if (typeof key === 'string') {
+    try {
+      bytes = fromBase64Url(key, 'options.logPublicKey');
+    } catch {
+      throw new TypeError('options.logPublicKey must be base64url');
+    }
+  } else if (key instanceof Uint8Array) bytes = new Uint8Array(key);
+  else throw new TypeError('options.logPublicKey must be a base64url string or a Uint8Array');
+  if (bytes.length !== 32) throw new RangeError(`options.logPublicKey must be a 32-byte Ed25519 public key, got ${bytes.length} bytes`);
+  return bytes;
+}
+
 export class TenzroPlatform {
   /** Multi-party inference: sessions, keys, data, consent, runs and results. */
   readonly ai: MultiPartyAi;
+  /** The verifiable audit trail: tree heads, session trails with proofs, and `verifySession`. */
+  readonly audit: AuditClient;
   readonly baseUrl: string;
   readonly tenantId: string;
   /** The acting party's id, when the SDK has a party. */
@@ -93,7 +139,19 @@ export class TenzroPlatform {
     }
     const now = options.now ?? ((): Date => new Date());
     if (typeof now !== 'function') throw new TypeError('options.now must be a function returning a Date');
-    const trust: TrustSettings = { roots: trustedRoots(extraRoots), expectedMeasurements, now };
+    const attestationMaxAgeMs = options.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS;
+    if (typeof attestationMaxAgeMs !== 'number' || !Number.isFinite(attestationMaxAgeMs) || attestationMaxAgeMs <= 0) {
+      throw new RangeError('options.attestationMaxAgeMs must be a positive number of milliseconds');
+    }
+    const insecure = options.insecureAcceptUnverifiedAttestation ?? false;
+    if (typeof insecure !== 'boolean') throw new TypeError('options.insecureAcceptUnverifiedAttestation must be a boolean');
+    const trust: TrustSettings = {
+      roots: trustedRoots(extraRoots),
+      expectedMeasurements,
+      now,
+      attestationMaxAgeMs,
+      insecureAcceptUnverifiedAttestation: insecure,
+    };
 
     const partySource: unknown = options.party !== undefined ? options.party : loadDefaultPartyKeyFile();
     const identity = partySource === undefined ? undefined : parsePartyKeyFile(partySource);
@@ -117,7 +175,21 @@ export class TenzroPlatform {
     this.tenantId = tenantId;
     this.partyId = identity?.partyId;
     this.#http = new HttpClient({ baseUrl: this.baseUrl, apiKey, tenantId, fetch: boundFetch, partyId: identity?.partyId });
-    this.ai = new MultiPartyAi({ http: this.#http, trust, party: () => this.#party });
+    const auditStore = auditStoreOption(options.auditStore);
+    this.ai = new MultiPartyAi({
+      http: this.#http,
+      trust,
+      party: () => this.#party,
+      recordCommitment: (sessionId, partyId, commitment) => auditStore.putCommitment(sessionId, partyId, commitment),
+    });
+    this.audit = new AuditClient({
+      http: this.#http,
+      trust,
+      store: auditStore,
+      logPublicKey: logPublicKeyOption(options.logPublicKey),
+      partyId: async () => (await this.#party)?.partyId,
+      openResult: async (sessionId, signal) => (await this.ai.getSessionResult(sessionId, signal ? { signal } : {})).report,
+    });
   }
 
   /** Registers a party of this tenant with its public keys (the private halves are never sent). */

@@ -15,6 +15,7 @@ beforeEach(() => {
   for (const name of ENV) delete process.env[name];
 });
 afterEach(() => {
+  vi.useRealTimers();
   vi.unstubAllGlobals();
   ENV.forEach((name, i) => {
     if (saved[i] === undefined) delete process.env[name];
@@ -69,7 +70,13 @@ function host(fixture: Fixture): void {
 
 describe('product doc examples', () => {
   it('create → key → encrypt → submit → consent → status → run → monitor', async () => {
-    const fixture = await makeFixture();
+    // The SDK checks that the created session's terms are the ones asked for, expiresAt included: the
+    // fake host's session is made for exactly the doc's request, at a frozen instant.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const fixture = await makeFixture(
+      { minParticipants: 2, aggregationMethod: 'federated', encryptionRequired: true, attestationRequired: true, retentionPolicy: 'delete_after_inference' },
+      { bankC: true, expiresAt: new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString() },
+    );
     host(fixture);
     vi.stubGlobal('fetch', fixture.fetch);
     const dir = mkdtempSync(join(tmpdir(), 'tenzro-doc-'));

@@ -1,7 +1,7 @@
 // runMultiPartyInference: POST the run, poll it with backoff until it finishes, then fetch the result.
 // A failed run surfaces its code; the caller's AbortSignal and the timeout stop the wait.
 import { describe, expect, it } from 'vitest';
-import { json, makeFixture, type Fixture } from './fake-host.fixture.js';
+import { MEASUREMENT, json, makeFixture, type Fixture } from './fake-host.fixture.js';
 import { TenzroPlatform } from './platform.js';
 import { TenzroApiError } from './errors.js';
 
@@ -34,6 +34,7 @@ async function setup(sequence: ('queued' | 'running' | 'completed' | 'failed')[]
     baseUrl: 'http://host.test',
     party: fixture.bankA,
     trustedRoots: [fixture.enclave.rootPem],
+    expectedMeasurements: [MEASUREMENT],
     fetch: fixture.fetch,
   });
   return { fixture, platform, polls: () => polls };

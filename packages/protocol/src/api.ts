@@ -138,6 +138,7 @@ export const SessionKeyResponse = z.strictObject({
   sessionId: SessionId,
   publicKey: Base64Url,
   suite: z.string(),
+  /** Issued by the enclave for this request (fresh; verify it with a maximum age). */
   attestation: Base64Url,
   expiresAt: z.string(),
 });

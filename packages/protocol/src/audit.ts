@@ -7,7 +7,7 @@
  * party data. Digests of documents are `sha256:` + hex SHA-256 of the document bytes.
  */
 import { z } from 'zod';
-import { canonicalBytes, leafHash } from '@tenzro/crypto';
+import { canonicalBytes, leafHash, sha256 } from '@tenzro/crypto';
 import { Base64Url, Commitment, PartyId, SessionId, TenantId } from './primitives.js';
 import { ConsentFlags } from './consent.js';
 import { ResultReport, sha256Tagged } from './report.js';
@@ -75,6 +75,18 @@ export const DeletionStatement = z.strictObject({
   destroyedAt: z.iso.datetime({ offset: false }),
 });
 export type DeletionStatement = z.infer<typeof DeletionStatement>;
+
+/** Why the enclave destroyed a session key (the statement's `reason`). */
+export const DeletionReason = DeletionStatement.shape.reason;
+export type DeletionReason = z.infer<typeof DeletionReason>;
+
+/**
+ * The bytes a deletion attestation binds its statement with (the document's `user_data`):
+ * SHA-256(JCS(statement)), as `reportDigest` does for a result report.
+ */
+export function deletionStatementDigest(statement: DeletionStatement): Uint8Array {
+  return sha256(canonicalBytes(statement));
+}
 
 export const DeletionAttestedPayload = z
   .object({ statement: DeletionStatement, attestation: Base64Url })

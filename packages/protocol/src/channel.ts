@@ -7,6 +7,7 @@
  * deployment the enclave reads them from disk, where a Nitro deployment would stream them over vsock.
  */
 import { z } from 'zod';
+import { DeletionReason, DeletionStatement } from './audit.js';
 import { ConsentFlags } from './consent.js';
 import { Base64Url, Commitment, PartyId, SessionId } from './primitives.js';
 import { InferenceParameters, ResultReport } from './report.js';
@@ -57,7 +58,31 @@ export const EnclaveRequest = z.discriminatedUnion('op', [
     prompt: z.string().max(20_000),
     parameters: InferenceParameters,
   }),
-  z.strictObject({ id: z.number().int(), op: z.literal('destroySessionKey'), sessionId: SessionId }),
+  /**
+   * Crypto-shreds the session key and attests it (issue 3): the reply carries a DeletionStatement and an
+   * attestation document whose `user_data` is `deletionStatementDigest(statement)`. `ciphertexts` are the
+   * `sha256:` hashes of the session's deleted blobs, which the destroyed key made unreadable.
+   */
+  z.strictObject({
+    id: z.number().int(),
+    op: z.literal('destroySessionKey'),
+    sessionId: SessionId,
+    reason: DeletionReason,
+    ciphertexts: z.array(Commitment).max(10_000),
+  }),
+  /**
+   * A fresh attestation of the session's key (DESIGN §5.2): the enclave unseals the key, derives its public
+   * half and has the provider issue a NEW document (`public_key` = the session key, `user_data` =
+   * `sessionKeyUserData(sessionId)`), so a verifier can check it at the current time. `terms` lets the
+   * enclave refuse an expired session.
+   */
+  z.strictObject({
+    id: z.number().int(),
+    op: z.literal('attestSessionKey'),
+    sessionId: SessionId,
+    sealedKey: Base64Url,
+    terms: SessionTerms,
+  }),
 ]);
 export type EnclaveRequest = z.infer<typeof EnclaveRequest>;
 export type EnclaveOp = EnclaveRequest['op'];
@@ -101,7 +126,17 @@ export const RunResult = z.strictObject({
 });
 export type RunResult = z.infer<typeof RunResult>;
 
-export const DestroySessionKeyResult = z.strictObject({ destroyedAt: z.string() });
+export const DestroySessionKeyResult = z.strictObject({
+  destroyedAt: z.string(),
+  statement: DeletionStatement,
+  /** base64url attestation document: `user_data` = deletionStatementDigest(statement). */
+  attestation: Base64Url,
+});
+
+export const AttestSessionKeyResult = z.strictObject({
+  publicKey: Base64Url,
+  attestation: Base64Url,
+});
 
 export const ENCLAVE_RESULT_SCHEMAS = {
   hello: HelloResult,
@@ -109,6 +144,7 @@ export const ENCLAVE_RESULT_SCHEMAS = {
   verifySubmission: VerifySubmissionResult,
   run: RunResult,
   destroySessionKey: DestroySessionKeyResult,
+  attestSessionKey: AttestSessionKeyResult,
 } as const satisfies Record<EnclaveOp, z.ZodType>;
 
 export type EnclaveResultOf<Op extends EnclaveOp> = z.infer<(typeof ENCLAVE_RESULT_SCHEMAS)[Op]>;

@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   schema_validation_failed: 422,
   consent_signature_invalid: 422,
   submission_rejected: 422,
+  duplicate_submission: 422,
   rate_limited: 429,
   internal_error: 500,
   enclave_unavailable: 503,

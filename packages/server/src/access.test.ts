@@ -46,7 +46,7 @@ describe('outsiders get 404, never 403', () => {
     const join = await t.inject('bankC', { method: 'GET', url: `/v1/join/${session.joinCode}` });
     expect(join.statusCode).toBe(404);
     // Nothing about the outsider's probing reached the session's audit trail or storage.
-    expect(await auditTypes(t, session.id)).toEqual(['session_created']);
+    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued']);
   });
 
   it('lets every roster tenant see the session, with its own roles', async () => {
@@ -102,7 +102,7 @@ describe('observers contribute nothing', () => {
     expect(cancel.statusCode).toBe(403);
     expect(await t.server.ctx.db.selectFrom('consents').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
     expect(await t.server.ctx.db.selectFrom('runs').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
-    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'access_denied', 'access_denied', 'access_denied']);
+    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued', 'access_denied', 'access_denied', 'access_denied']);
     const status = t.json(await t.inject('bankA', { method: 'GET', url: `/v1/sessions/${session.id}/status` }));
     expect(status.status).toBe('created');
   });

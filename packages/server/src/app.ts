@@ -10,6 +10,7 @@ import { registerAuth } from './http/auth.js';
 import { toErrorReply } from './http/errors.js';
 import { buildOpenApi } from './http/openapi.js';
 import { registerRoute, type AnyRouteSpec } from './http/route.js';
+import { logRoutes } from './http/routes/log.js';
 import { partyRoutes } from './http/routes/parties.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { systemRoutes } from './http/routes/system.js';
@@ -19,7 +20,7 @@ export const JSON_MAX_DEPTH = 64;
 export const API_VERSION = '0.1.0';
 
 export function allRoutes(ctx: Context): AnyRouteSpec[] {
-  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx)];
+  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...logRoutes(ctx)];
 }
 
 export function buildApp(ctx: Context): FastifyInstance {

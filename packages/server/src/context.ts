@@ -7,6 +7,7 @@ import type { ServerConfig } from './config.js';
 import type { Db } from './db/database.js';
 import type { Dialect } from './db/dialect.js';
 import type { EnclavePort } from './enclave-client.js';
+import type { TransparencyLog } from './log/transparency-log.js';
 import type { Logger } from './logger.js';
 import type { UploadGate } from './upload-gate.js';
 
@@ -27,6 +28,8 @@ export interface Context {
   clock: () => Date;
   signals: Signals;
   uploads: UploadGate;
+  /** The transparency log's read side: log key, signed tree heads, proofs (leaves come from appendAudit). */
+  log: TransparencyLog;
 }
 
 export function nowIso(ctx: Pick<Context, 'clock'>): string {

@@ -60,6 +60,7 @@ export const DEFAULT_TIMEOUTS_MS: Readonly<Record<EnclaveOp, number>> = {
   verifySubmission: 5 * 60_000,
   run: 10 * 60_000,
   destroySessionKey: 30_000,
+  attestSessionKey: 30_000,
 };
 
 export interface EnclaveSupervisorOptions {
@@ -84,6 +85,13 @@ interface Pending {
 }
 
 const STABLE_AFTER_MS = 30_000;
+
+/** The `id` of a message that failed the reply schema, when it still has a usable one. */
+function readableId(message: unknown): number | undefined {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const id = (message as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? id : undefined;
+}
 
 function unavailable(message: string): TenzroError {
   return new TenzroError('enclave_unavailable', message);
@@ -268,7 +276,16 @@ export class EnclaveSupervisor implements EnclavePort {
     const logger = this.#options.logger;
     const reply = EnclaveReply.safeParse(message);
     if (!reply.success) {
-      logger.error('enclave channel: a reply failed its schema');
+      // The envelope is malformed, but when its id names a waiting request, that request gets its answer
+      // now (a refusal) instead of hanging until its timeout.
+      const id = readableId(message);
+      const pending = id === undefined ? undefined : this.#pending.get(id);
+      logger.error({ id: id ?? null, op: pending?.op ?? null }, 'enclave channel: a reply failed its schema');
+      if (id !== undefined && pending) {
+        this.#pending.delete(id);
+        clearTimeout(pending.timer);
+        pending.reject(new TenzroError('internal_error', `the enclave's ${pending.op} reply failed its schema`));
+      }
       return;
     }
     const pending = this.#pending.get(reply.data.id);

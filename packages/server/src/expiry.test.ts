@@ -50,7 +50,15 @@ describe('the expiry sweeper', () => {
     expect(await t.server.ctx.blobs.exists(hash)).toBe(false);
     const submissions = await t.server.ctx.db.selectFrom('submissions').selectAll().where('session_id', '=', session.id).execute();
     expect(submissions.map((s) => s.deleted_at !== null)).toEqual([true]);
-    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'data_submitted', 'session_expired', 'data_destroyed', 'key_destroyed']);
+    expect(await auditTypes(t, session.id)).toEqual([
+      'session_created',
+      'key_issued',
+      'data_submitted',
+      'session_expired',
+      'data_destroyed',
+      'key_destroyed',
+      'deletion_attested',
+    ]);
 
     for (const probe of [
       { method: 'GET' as const, url: `/v1/sessions/${session.id}/key` },

@@ -15,3 +15,6 @@ export { createLogger, type Logger } from './logger.js';
 export { bootstrapDevelopment, credentialsPath, DEMO_PARTIES, type DevCredentials } from './bootstrap.js';
 export { createTenant, hashApiKey, type CreatedTenant } from './domain/tenants.js';
 export { buildOpenApi } from './http/openapi.js';
+export { TransparencyLog, type TransparencyLogOptions } from './log/transparency-log.js';
+export { loadOrCreateLogKey, logKeyPath, LogKeyError, type LogKey } from './log/log-key.js';
+export { AnchorPublisher, type LedgerAnchor } from './log/anchor.js';

@@ -6,11 +6,13 @@
  * the crypto-shredding of the inputs. A failure puts the session back to its open status so the run can be
  * asked for again. At startup, runs a killed server left `running` are queued again (up to 3 attempts).
  */
+import { fromBase64Url } from '@tenzro/crypto';
 import {
   InferenceParameters,
   TenzroError,
   deriveOpenStatus,
   progressOf,
+  promptHash,
   reportHash,
   sha256Tagged,
   type RunResult,
@@ -192,7 +194,7 @@ export class JobRunner {
           type: 'run_started',
           actorTenant: null,
           actorParty: null,
-          payload: { runId: run.id, attempt },
+          payload: { runId: run.id, promptHash: promptHash(run.prompt), attempt },
           at,
         });
         return { run: { ...run, status: 'running', attempts: attempt, lease_until: leaseUntil }, attempt, terms };
@@ -293,10 +295,14 @@ export class JobRunner {
           type: 'result_released',
           actorTenant: null,
           actorParty: null,
+          // The whole attested report rides in the trail (ResultReleasedPayload): observers can check it
+          // without opening a result.
           payload: {
             runId: run.id,
+            report: outcome.report,
             reportHash: reportHash(outcome.report),
-            attestationHash: sha256Tagged(Buffer.from(outcome.attestation, 'base64url')),
+            attestation: outcome.attestation,
+            attestationDigest: sha256Tagged(fromBase64Url(outcome.attestation, 'attestation')),
             includedParties: outcome.report.includedParties,
             recipients: outcome.sealedResults.map((s) => s.partyId),
           },

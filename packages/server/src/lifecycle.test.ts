@@ -52,7 +52,9 @@ describe('transitions', () => {
     const audit = await t.server.ctx.db.selectFrom('audit_events').selectAll().where('session_id', '=', session.id).orderBy('seq').execute();
     expect(audit.map((a) => [a.type, a.actor_party, JSON.parse(a.payload_json).status ?? null])).toEqual([
       ['session_created', null, null],
+      ['key_issued', null, null],
       ['data_submitted', PARTY.bankA, 'collecting'],
+      ['session_joined', PARTY.bankB, null],
       ['data_submitted', PARTY.bankB, 'awaiting_consent'],
       ['consent_recorded', PARTY.bankA, 'awaiting_consent'],
       ['consent_recorded', PARTY.bankB, 'ready'],
@@ -77,7 +79,7 @@ describe('transitions', () => {
     const row = await sessionRow(session.id);
     expect(row.status).toBe('created');
     expect(row.version).toBe(1);
-    expect(await auditTypes(t, session.id)).toEqual(['session_created']);
+    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued']);
   });
 
   it('refuses to run before the session is ready (409 session_not_ready), with no run row', async () => {
@@ -139,7 +141,7 @@ describe('run, result and retention', () => {
     const submissions = await t.server.ctx.db.selectFrom('submissions').selectAll().where('session_id', '=', session.id).execute();
     expect(submissions.every((s) => s.deleted_at !== null)).toBe(true);
     const types = await auditTypes(t, session.id);
-    expect(types.slice(-5)).toEqual(['run_requested', 'run_started', 'result_released', 'data_destroyed', 'key_destroyed']);
+    expect(types.slice(-6)).toEqual(['run_requested', 'run_started', 'result_released', 'data_destroyed', 'key_destroyed', 'deletion_attested']);
     const key = await t.inject('bankA', { method: 'GET', url: `/v1/sessions/${session.id}/key` });
     expect(key.statusCode).toBe(409);
   });
@@ -163,7 +165,7 @@ describe('cancellation', () => {
     expect(t.json(response).status).toBe('cancelled');
     expect(await t.server.ctx.blobs.exists(hash)).toBe(false);
     expect((await sessionRow(session.id)).sealed_key).toBeNull();
-    expect((await auditTypes(t, session.id)).slice(-3)).toEqual(['session_cancelled', 'data_destroyed', 'key_destroyed']);
+    expect((await auditTypes(t, session.id)).slice(-4)).toEqual(['session_cancelled', 'data_destroyed', 'key_destroyed', 'deletion_attested']);
     const audit = await t.server.ctx.db.selectFrom('audit_events').select('payload_json').where('session_id', '=', session.id).execute();
     expect(JSON.stringify(audit)).not.toContain('changed our mind');
 

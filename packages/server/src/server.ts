@@ -16,6 +16,9 @@ import { resumeShredding } from './domain/lifecycle.js';
 import { EnclaveSupervisor, type EnclaveSupervisorOptions } from './enclave-client.js';
 import { ExpiryWatcher } from './expiry.js';
 import { JobRunner } from './jobs.js';
+import { AnchorPublisher, type LedgerAnchor } from './log/anchor.js';
+import { loadOrCreateLogKey, type LogKey } from './log/log-key.js';
+import { TransparencyLog } from './log/transparency-log.js';
 import { createLogger, type Logger } from './logger.js';
 import { UploadGate } from './upload-gate.js';
 
@@ -30,6 +33,8 @@ export interface StartOptions {
   enclave?: Pick<EnclaveSupervisorOptions, 'timeoutsMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'readyWaitMs'>;
   jobPollMs?: number;
   expirySweepMs?: number;
+  /** External ledgers each newly signed tree head is published to (default none: the built-in log only). */
+  anchors?: readonly LedgerAnchor[];
 }
 
 export interface RunningServer {
@@ -48,6 +53,21 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = options.logger ?? createLogger({ level: config.logLevel, dataDir: config.dataDir });
   const database = await createDatabase({ dataDir: config.dataDir });
+  const clock = options.clock ?? (() => new Date());
+  let logKey: LogKey;
+  try {
+    logKey = await loadOrCreateLogKey(config.dataDir, clock());
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const log = new TransparencyLog({
+    db: database.db,
+    dialect: database.dialect,
+    key: logKey,
+    anchors: new AnchorPublisher(options.anchors ?? [], logger.child({ component: 'ledger-anchor' })),
+    clock,
+  });
   const blobs = new BlobStore(join(config.dataDir, 'blobs'));
   await blobs.init();
 
@@ -80,9 +100,10 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     enclave,
     config,
     logger,
-    clock: options.clock ?? (() => new Date()),
+    clock,
     signals,
     uploads: new UploadGate(config.maxConcurrentUploads),
+    log,
   };
   jobs = new JobRunner(ctx, { pollMs: options.jobPollMs });
   expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs });
@@ -103,6 +124,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     await app.close();
     await enclave.close();
     await database.close();
+    logKey.privateKey.destroy();
     logger.flush?.();
   };
 

@@ -114,7 +114,7 @@ describe('enclave verification', () => {
     expect(t.json(again).error.code).toBe('already_submitted');
     expect(await blobFiles(t)).toEqual(filesBefore);
     expect(await submissionRows(session.id)).toHaveLength(1);
-    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'data_submitted']);
+    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued', 'data_submitted']);
   });
 
   it('refuses a data schema the model does not take (422 unknown_schema) before reading the body', async () => {

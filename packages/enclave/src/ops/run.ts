@@ -2,19 +2,22 @@
  * `run`: the one place where the parties' data meets (DESIGN §5.5–5.7, §7 federated, §8 release).
  *
  * Stages, in order:
- *   1. terms   — the terms hash to the session id; the method is one this build runs; the model and its
+ *   1. terms   — the terms hash to the session id; the session has not expired (enclave clock); the method is one this build runs; the model and its
  *                digest are the ones the terms name.
  *   2. consent — every consent is checked against the roster signing key in the terms, and must grant
  *                all four permissions. Data of a party without a valid consent is never decrypted.
  *   3. open    — each consented submission is decrypted, its commitment recomputed and its records
  *                validated; a submission that fails is left out (the host checked it at upload with
  *                `verifySubmission`, so this is rare).
- *   4. include — included = consented ∧ valid, sorted by party id; fewer than `minParticipants` refuses.
+ *   4. include — included = consented ∧ valid, sorted by party id; two included submissions with one
+ *                commitment or one ciphertext (the host replaying a party's blob under another party)
+ *                refuse the whole run (`duplicate_submission`); fewer than `minParticipants` refuses.
  *   5. train   — the model runs federated over per-party partitions (never pooled), with DP from the terms.
  *   6. release — the release policy checks the output; any violation refuses the whole result.
  *   7. report  — the result report, attested with `user_data = reportDigest(report)`, and one sealed
  *                result body per recipient (included participants, then observers).
  */
+import { resolve } from 'node:path';
 import { RESULT_INFO, canonicalize, fromBase64Url, sealEnvelope, toBase64Url, utf8Encode } from '@tenzro/crypto';
 import { ModelRunError, checkRelease, cryptoRng } from '@tenzro/models';
 import {
@@ -37,7 +40,7 @@ import {
 import type { EnclaveContext } from '../context.js';
 import { refuse } from '../errors.js';
 import { logEvent } from '../log.js';
-import { assertTermsMatch, comparePartyIds, modelOf, participantOf } from '../session.js';
+import { assertNotExpired, assertTermsMatch, comparePartyIds, modelOf, participantOf } from '../session.js';
 import { openSubmission, type OpenedSubmission } from '../submission.js';
 
 /** Submissions opened at once (each is decrypted chunk-pipelined already). */
@@ -54,6 +57,20 @@ function assertUniqueParties(list: readonly { partyId: string }[], what: string)
   for (const item of list) {
     if (seen.has(item.partyId)) throw refuse('invalid_request', `two ${what} for one party`);
     seen.add(item.partyId);
+  }
+}
+
+/**
+ * No two submissions may name one blob, and no two included submissions may carry one commitment or one
+ * ciphertext: a host that copies party A's blob and commitment into party C's row would otherwise have
+ * A's data counted twice and C credited with data it never sent.
+ */
+function assertDistinct<T>(list: readonly T[], keyOf: (item: T) => string, what: string): void {
+  const seen = new Set<string>();
+  for (const item of list) {
+    const key = keyOf(item);
+    if (seen.has(key)) throw refuse('duplicate_submission', `two submissions share one ${what}; the run is refused`);
+    seen.add(key);
   }
 }
 
@@ -125,6 +142,7 @@ export async function run(ctx: EnclaveContext, request: RunRequest): Promise<Enc
   const { sessionId, terms } = request;
   // 1. terms
   assertTermsMatch(sessionId, terms);
+  assertNotExpired(terms);
   const policy = terms.dataPolicy;
   if (policy.aggregationMethod !== 'federated' || !policy.federatedConfig) {
     throw refuse('method_not_available', `this enclave runs only federated sessions, not ${policy.aggregationMethod}`);
@@ -136,6 +154,7 @@ export async function run(ctx: EnclaveContext, request: RunRequest): Promise<Enc
   assertUniqueParties(request.submissions, 'submissions');
   assertUniqueParties(request.consents, 'consents');
   for (const submission of request.submissions) participantOf(terms, submission.partyId);
+  assertDistinct(request.submissions, (s) => resolve(s.blobPath), 'blob');
 
   // 2. consent, 3. open
   const started = performance.now();
@@ -145,6 +164,8 @@ export async function run(ctx: EnclaveContext, request: RunRequest): Promise<Enc
   const decryptVerifyMs = elapsed(started);
 
   // 4. include
+  assertDistinct(included, (s) => s.commitment, 'commitment');
+  assertDistinct(included, (s) => s.ciphertextHash, 'ciphertext');
   if (included.length < policy.minParticipants) {
     throw refuse(
       'session_not_ready',

@@ -4,7 +4,7 @@
  */
 import type { EnclaveRequestOf, EnclaveResultOf } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
-import { assertTermsMatch, modelOf, participantOf } from '../session.js';
+import { assertNotExpired, assertTermsMatch, modelOf, participantOf } from '../session.js';
 import { assertSchemaDeclared, openSubmission } from '../submission.js';
 
 export async function verifySubmission(
@@ -13,6 +13,7 @@ export async function verifySubmission(
 ): Promise<EnclaveResultOf<'verifySubmission'>> {
   const { sessionId, terms, submission } = request;
   assertTermsMatch(sessionId, terms);
+  assertNotExpired(terms);
   participantOf(terms, submission.partyId);
   const model = modelOf(terms);
   assertSchemaDeclared(model, submission.dataSchema);

@@ -151,11 +151,56 @@ function initial(dialect: DialectName): Migration {
   };
 }
 
+/**
+ * The verifiable audit trail (issue 3): each audit row becomes a leaf of an RFC 9162 log (its index, its
+ * per-session sequence number, its canonical JSON and leaf hash), the log's perfect-subtree nodes are
+ * stored as they complete, and every signed tree head is kept. Columns are added nullable (SQLite cannot
+ * add NOT NULL columns); rows older than this migration stay outside the log with log_index NULL.
+ */
+function transparencyLog(dialect: DialectName): Migration {
+  const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+  const bytes = dialect === 'postgres' ? 'bytea' : 'blob';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One column per statement: SQLite's ALTER TABLE adds one column at a time.
+      await db.schema.alterTable('audit_events').addColumn('log_index', bigint).execute();
+      await db.schema.alterTable('audit_events').addColumn('session_seq', 'integer').execute();
+      await db.schema.alterTable('audit_events').addColumn('event_json', 'text').execute();
+      await db.schema.alterTable('audit_events').addColumn('leaf_hash', 'text').execute();
+      await db.schema.createIndex('audit_log_index').on('audit_events').column('log_index').unique().execute();
+      await db.schema
+        .createIndex('audit_session_seq')
+        .on('audit_events')
+        .columns(['session_id', 'session_seq'])
+        .unique()
+        .execute();
+
+      await db.schema
+        .createTable('merkle_nodes')
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('idx', bigint, (c) => c.notNull())
+        .addColumn('hash', bytes, (c) => c.notNull())
+        .addPrimaryKeyConstraint('merkle_nodes_pk', ['level', 'idx'])
+        .execute();
+
+      await db.schema
+        .createTable('tree_heads')
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('tree_size', bigint, (c) => c.notNull())
+        .addColumn('root_hash', 'text', (c) => c.notNull())
+        .addColumn('timestamp', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tree_heads_pk', ['log_id', 'tree_size'])
+        .execute();
+    },
+  };
+}
+
 /** The migrations of one dialect, in order of their names. */
 export function createMigrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect) };
+      return { '0001_initial': initial(dialect), '0002_transparency_log': transparencyLog(dialect) };
     },
   };
 }

@@ -112,6 +112,38 @@ export interface AuditEventsTable {
   /** Hashes, ids and codes only: never party data, never bodies. */
   payload_json: string;
   at: string;
+  /**
+   * The event's leaf position in the transparency log (0, 1, 2, … with no gaps). Null only for rows
+   * written before migration 0002, which are outside the log.
+   */
+  log_index: number | null;
+  /** 0, 1, 2, … within the event's session; null for events of no session (and pre-log rows). */
+  session_seq: number | null;
+  /** JCS(AuditEvent): the leaf's bytes, exactly as hashed. */
+  event_json: string | null;
+  /** Lowercase hex of leafHash(event_json) (RFC 9162 §2.1.1). */
+  leaf_hash: string | null;
+}
+
+/**
+ * The transparency log's perfect-subtree nodes: `hash` = MTH of leaves [idx·2^level, (idx+1)·2^level);
+ * level 0 holds the leaf hashes. A node is written once, when its last leaf is appended, and never changes.
+ */
+export interface MerkleNodesTable {
+  level: number;
+  idx: number;
+  hash: Uint8Array;
+}
+
+/** Every tree head the host signed with its log key (one per size and key). */
+export interface TreeHeadsTable {
+  log_id: string;
+  tree_size: number;
+  /** base64url of the RFC 9162 root. */
+  root_hash: string;
+  timestamp: string;
+  /** base64url Ed25519 signature over JCS(TreeHead). */
+  signature: string;
 }
 
 export interface Database {
@@ -125,4 +157,6 @@ export interface Database {
   runs: RunsTable;
   results: ResultsTable;
   audit_events: AuditEventsTable;
+  merkle_nodes: MerkleNodesTable;
+  tree_heads: TreeHeadsTable;
 }

@@ -3,12 +3,10 @@
  * the participant's roster key in the terms for a quick error (the enclave checks it again before any run)
  * and requires all four permissions; it stores the consent, the new status and the audit entry together.
  */
-import { canonicalBytes } from '@tenzro/crypto';
 import {
   TenzroError,
   assertCan,
   isFullConsent,
-  sha256Tagged,
   verifyConsentSignature,
   type ConsentResponse,
   type SessionStatus,
@@ -74,11 +72,7 @@ export async function submitConsent(
       type: 'consent_recorded',
       actorTenant: actor.tenantId,
       actorParty: partyId,
-      payload: {
-        consentHash: sha256Tagged(canonicalBytes(request.consent)),
-        signatureHash: sha256Tagged(Buffer.from(request.signature, 'base64url')),
-        status: next,
-      },
+      payload: { partyId, consent: request.consent, signature: request.signature, status: next },
       at,
     });
     return next;

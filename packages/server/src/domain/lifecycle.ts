@@ -8,6 +8,8 @@
 import {
   FINAL_STATUSES,
   deriveOpenStatus,
+  type DeletionReason,
+  type EnclaveResultOf,
   type ProgressFacts,
   type SessionStatus,
   type SessionTerms,
@@ -27,6 +29,7 @@ import {
 } from '../repositories/sessions.js';
 import { deletedBlobHashes, isBlobReferenced, markSubmissionsDeleted, submissionsOf } from '../repositories/submissions.js';
 import { EnclaveCallError } from '../enclave-client.js';
+import { parseTerms } from './access.js';
 
 export interface SessionFacts extends ProgressFacts {
   submissions: SubmissionsTable[];
@@ -94,10 +97,38 @@ export async function removeUnreferencedBlobs(ctx: Context, hashes: readonly str
   }
 }
 
-/** Asks the enclave to destroy its copy of a session key; an answer (even a refusal) settles it. */
+/**
+ * Why a session's key is being destroyed, from the state that shredded it: a completed session under
+ * delete_after_inference, else a completed one whose retention ran out ('expired'), or a cancelled or
+ * expired one.
+ */
+export function deletionReasonOf(row: SessionsTable): DeletionReason {
+  switch (row.status as SessionStatus) {
+    case 'cancelled':
+      return 'cancelled';
+    case 'completed':
+      return parseTerms(row).dataPolicy.retentionPolicy === 'delete_after_inference' ? 'delete_after_inference' : 'expired';
+    default:
+      return 'expired';
+  }
+}
+
+/**
+ * Asks the enclave to destroy its copy of a session key and to attest it (proof of deletion); records the
+ * destruction, `key_destroyed` and `deletion_attested` (the enclave's statement and attestation) in one
+ * transaction. An answer (even a refusal) settles it; a refusal is recorded without a statement.
+ */
 export async function destroyEnclaveKey(ctx: Context, sessionId: string): Promise<boolean> {
+  const session = await findSession(ctx.db, sessionId);
+  if (!session) return true;
+  if (session.key_destroyed_at !== null) return true;
+  const reason = deletionReasonOf(session);
+  const ciphertexts = [
+    ...new Set((await submissionsOf(ctx.db, sessionId)).filter((s) => s.deleted_at !== null).map((s) => 'sha256:' + s.blob_hash)),
+  ].sort();
+  let destroyed: EnclaveResultOf<'destroySessionKey'> | undefined;
   try {
-    await ctx.enclave.call('destroySessionKey', { sessionId });
+    destroyed = await ctx.enclave.call('destroySessionKey', { sessionId, reason, ciphertexts });
   } catch (error) {
     if (!(error instanceof EnclaveCallError)) {
       ctx.logger.warn({ err: error, sessionId }, 'enclave key destruction postponed');
@@ -105,17 +136,33 @@ export async function destroyEnclaveKey(ctx: Context, sessionId: string): Promis
     }
     ctx.logger.warn({ sessionId, code: error.enclaveCode }, 'enclave refused destroySessionKey; treating the key as gone');
   }
+  if (destroyed && destroyed.statement.sessionId !== sessionId) {
+    ctx.logger.error({ sessionId }, 'the enclave attested the deletion of another session; postponed');
+    return false;
+  }
   const at = nowIso(ctx);
   await ctx.db.transaction().execute(async (trx) => {
+    const current = await findSession(trx, sessionId);
+    if (!current || current.key_destroyed_at !== null) return; // another caller recorded it first
     await markKeyDestroyed(trx, sessionId, at);
     await appendAudit(trx, {
       sessionId,
       type: 'key_destroyed',
       actorTenant: null,
       actorParty: null,
-      payload: { sessionId },
+      payload: { sessionId, reason, destroyedAt: destroyed?.destroyedAt ?? null, attested: destroyed !== undefined },
       at,
     });
+    if (destroyed) {
+      await appendAudit(trx, {
+        sessionId,
+        type: 'deletion_attested',
+        actorTenant: null,
+        actorParty: null,
+        payload: { statement: destroyed.statement, attestation: destroyed.attestation },
+        at,
+      });
+    }
   });
   return true;
 }

@@ -6,7 +6,7 @@
  * the session key, and only then stores the session, its roster and its audit entry in one transaction:
  * if the enclave fails nothing is stored.
  */
-import { toBase64Url } from '@tenzro/crypto';
+import { canonicalBytes, fromBase64Url, toBase64Url } from '@tenzro/crypto';
 import {
   DataPolicyError,
   JOIN_CODE_PATTERN,
@@ -34,6 +34,7 @@ import { findParties } from '../repositories/parties.js';
 import { lastRun } from '../repositories/runs.js';
 import { findSessionByJoinCode, insertSession, listVisibleSessions } from '../repositories/sessions.js';
 import { isVisibleTo, parseTerms, rosterPartyIds, type Actor } from './access.js';
+import { recordJoin } from './joins.js';
 import { factsOf } from './lifecycle.js';
 import { loadCurrent } from './load.js';
 import { resolveModel } from './models.js';
@@ -155,13 +156,26 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
           actorTenant: actor.tenantId,
           actorParty: null,
           payload: {
+            termsHash: sha256Tagged(canonicalBytes(terms)),
             modelId: terms.modelId,
             modelDigest: terms.modelDigest,
             participants: terms.participants.map((p) => p.partyId),
             observers: terms.observers.map((o) => o.partyId),
-            publicKey: key.publicKey,
-            attestationHash: sha256Tagged(Buffer.from(key.attestation, 'base64url')),
             expiresAt: terms.expiresAt,
+          },
+          at,
+        });
+        // The creation-time attestation rides in the trail, so the trail alone shows which key was issued.
+        await appendAudit(trx, {
+          sessionId,
+          type: 'key_issued',
+          actorTenant: null,
+          actorParty: null,
+          payload: {
+            publicKey: key.publicKey,
+            suite: key.suite,
+            attestation: key.attestation,
+            attestationDigest: sha256Tagged(fromBase64Url(key.attestation, 'attestation')),
           },
           at,
         });
@@ -170,7 +184,7 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
     } catch (error) {
       if (ctx.dialect.isUniqueViolation(error) && attempt < 4) continue;
       // The enclave made a key for a session that does not exist: have it forget the key.
-      ctx.enclave.call('destroySessionKey', { sessionId }).catch(() => undefined);
+      ctx.enclave.call('destroySessionKey', { sessionId, reason: 'cancelled', ciphertexts: [] }).catch(() => undefined);
       throw error;
     }
   }
@@ -199,11 +213,33 @@ export async function getStatus(ctx: Context, actor: Actor, sessionId: string): 
   return statusView(row, terms, await factsOf(ctx.db, sessionId, terms), await lastRun(ctx.db, sessionId));
 }
 
+/**
+ * The session key with an attestation document the enclave issues for this request: documents are
+ * short-lived (their leaf certificate expires within hours), so the one made at creation is never served.
+ * When the enclave cannot attest now the caller gets 503 enclave_unavailable, not a stale document.
+ */
 export async function getSessionKey(ctx: Context, actor: Actor, sessionId: string): Promise<SessionKeyResponse> {
-  const { row } = await loadCurrent(ctx, actor, sessionId);
+  const { row, terms } = await loadCurrent(ctx, actor, sessionId);
   assertCan('readKey', row.status as SessionStatus);
   if (row.sealed_key === null) throw new TenzroError('data_deleted', 'the session key has been destroyed');
-  return { sessionId: row.id, publicKey: row.public_key, suite: row.suite, attestation: row.attestation, expiresAt: row.expires_at };
+  let attested;
+  try {
+    attested = await ctx.enclave.call('attestSessionKey', { sessionId, sealedKey: row.sealed_key, terms });
+  } catch (error) {
+    // The enclave's own refusals that a caller can act on keep their code; anything else is "not now".
+    if (error instanceof TenzroError && (error.code === 'data_deleted' || error.code === 'session_expired')) {
+      throw new TenzroError(error.code, error.code === 'data_deleted' ? 'the session key has been destroyed' : 'the session has expired');
+    }
+    ctx.logger.error({ err: error, sessionId }, 'attestSessionKey failed');
+    throw new TenzroError('enclave_unavailable', 'the enclave could not attest the session key now; try again shortly', { cause: error });
+  }
+  if (attested.publicKey !== row.public_key) {
+    // The enclave unsealed another key than the one the session stored: never hand out either.
+    ctx.logger.error({ sessionId }, 'attestSessionKey returned another public key than the stored one');
+    throw new TenzroError('internal_error', 'the session key could not be attested');
+  }
+  await recordJoin(ctx, actor, row, terms, 'key');
+  return { sessionId: row.id, publicKey: row.public_key, suite: row.suite, attestation: attested.attestation, expiresAt: row.expires_at };
 }
 
 /** A join code finds a session only for a tenant with a party on its roster (a creator alone is not enough). */
@@ -216,5 +252,7 @@ export async function findByJoinCode(ctx: Context, actor: Actor, joinCode: strin
   if (!rosterPartyIds(terms).some((p) => tenantOfParty(p) === actor.tenantId) || !isVisibleTo(found, terms, actor.tenantId)) {
     throw new TenzroError('not_found', 'session not found');
   }
-  return getSession(ctx, actor, found.id);
+  const session = await getSession(ctx, actor, found.id);
+  await recordJoin(ctx, actor, found, terms, 'join_code');
+  return session;
 }

@@ -85,7 +85,7 @@ export async function submitData(
           type: 'submission_rejected',
           actorTenant: actor.tenantId,
           actorParty: partyId,
-          payload: { code: error.enclaveCode, ciphertextHash: blob.hash, size: blob.size },
+          payload: { code: error.enclaveCode, ciphertextHash: 'sha256:' + blob.hash, size: blob.size },
           at: nowIso(ctx),
         });
       }
@@ -127,8 +127,9 @@ export async function submitData(
         actorTenant: actor.tenantId,
         actorParty: partyId,
         payload: {
+          partyId,
           submissionId,
-          ciphertextHash: blob.hash,
+          ciphertextHash: 'sha256:' + blob.hash,
           size: blob.size,
           commitment: meta.commitment,
           commitmentScheme: meta.commitmentScheme,

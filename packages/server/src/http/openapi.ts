@@ -39,6 +39,9 @@ export function buildOpenApi(routes: readonly AnyRouteSpec[], info: OpenApiInfo)
     for (const [name, schema] of objectProperties(route.params)) {
       parameters.push({ name, in: 'path', required: true, schema });
     }
+    for (const [name, schema, required] of objectProperties(route.query)) {
+      parameters.push({ name, in: 'query', required, schema });
+    }
     for (const [name, schema, required] of objectProperties(route.headers)) {
       if (name === 'content-length') continue;
       parameters.push({ name, in: 'header', required, schema });

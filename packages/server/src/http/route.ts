@@ -17,8 +17,10 @@ export type BodySpec<B extends z.ZodType> =
   | { kind: 'json'; schema: B; optional?: boolean }
   | { kind: 'stream'; contentType: 'application/octet-stream' };
 
-export interface HandlerInput<P extends z.ZodType, B extends z.ZodType, H extends z.ZodType> {
+export interface HandlerInput<P extends z.ZodType, B extends z.ZodType, H extends z.ZodType, Q extends z.ZodType = z.ZodUndefined> {
   params: z.output<P>;
+  /** The parsed query string (routes that declare `query`). */
+  query: z.output<Q>;
   headers: z.output<H>;
   /** The parsed JSON body, or undefined for a stream route (see `stream`). */
   body: z.output<B>;
@@ -34,7 +36,12 @@ export interface HandlerResult {
   body: unknown;
 }
 
-export interface RouteSpec<P extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType, H extends z.ZodType = z.ZodType> {
+export interface RouteSpec<
+  P extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  H extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+> {
   method: 'GET' | 'POST';
   /** Fastify path syntax (`/v1/sessions/:sessionId`). */
   url: string;
@@ -42,19 +49,24 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, B extends z.ZodType 
   summary: string;
   auth: AuthKind;
   params?: P;
+  /** The query string's schema; without it any query string is ignored. */
+  query?: Q;
   headers?: H;
   body?: BodySpec<B>;
   responses: Readonly<Record<number, z.ZodType>>;
   /** The refusals this route documents (every route may also answer 401, 400 and 500). */
   errors: readonly ErrorCode[];
-  handle(input: HandlerInput<P, B, H>): Promise<HandlerResult>;
+  handle(input: HandlerInput<P, B, H, Q>): Promise<HandlerResult>;
 }
 
-export type AnyRouteSpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
+export type AnyRouteSpec = RouteSpec<z.ZodType, z.ZodType, z.ZodType, z.ZodType>;
 
-export function defineRoute<P extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined, H extends z.ZodType = z.ZodUndefined>(
-  spec: RouteSpec<P, B, H>,
-): AnyRouteSpec {
+export function defineRoute<
+  P extends z.ZodType = z.ZodUndefined,
+  B extends z.ZodType = z.ZodUndefined,
+  H extends z.ZodType = z.ZodUndefined,
+  Q extends z.ZodType = z.ZodUndefined,
+>(spec: RouteSpec<P, B, H, Q>): AnyRouteSpec {
   return spec as unknown as AnyRouteSpec;
 }
 
@@ -82,6 +94,7 @@ export function registerRoute(app: FastifyInstance, spec: AnyRouteSpec): void {
     config: { auth: spec.auth, operationId: spec.operationId },
     handler: async (request, reply) => {
       const params = parseWith(spec.params, request.params, 'params');
+      const query = parseWith(spec.query, request.query, 'query');
       const headers = parseWith(spec.headers, request.headers, 'headers');
       let body: unknown;
       let stream: Readable | undefined;
@@ -94,6 +107,7 @@ export function registerRoute(app: FastifyInstance, spec: AnyRouteSpec): void {
       if (spec.auth === 'tenant' && !request.actor) throw new TenzroError('unauthorized', 'invalid API key or tenant');
       const result = await spec.handle({
         params,
+        query,
         headers,
         body,
         stream,

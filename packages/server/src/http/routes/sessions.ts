@@ -84,11 +84,11 @@ export function sessionRoutes(ctx: Context): AnyRouteSpec[] {
       method: 'GET',
       url: '/v1/sessions/:sessionId/key',
       operationId: 'getSessionKey',
-      summary: 'The session’s enclave public key and its attestation document',
+      summary: 'The session’s enclave public key and an attestation document the enclave issues for this request',
       auth: 'tenant',
       params: SessionIdParams,
       responses: { 200: SessionKeyResponse },
-      errors: ['not_found', 'session_completed', 'session_expired', 'session_cancelled', 'data_deleted'],
+      errors: ['not_found', 'session_completed', 'session_expired', 'session_cancelled', 'data_deleted', 'enclave_unavailable'],
       handle: async ({ actor, params }) => ({ status: 200, body: await getSessionKey(ctx, actor, params.sessionId) }),
     }),
     defineRoute({
