@@ -19,6 +19,10 @@
  *   POST /v1/sessions/:sessionId/cancel           cancelSession
  *   GET  /v1/join/:joinCode                       find a session you are on the roster of by join code
  *   GET  /v1/enclave                              the enclave's provider, measurement and simulated root
+ *   GET  /v1/sessions/:sessionId/trail            the session's audit events with inclusion proofs (audit.ts)
+ *   GET  /v1/log/tree-head                        the current signed tree head
+ *   GET  /v1/log/consistency?from=&to=            a consistency proof between two tree sizes
+ *   GET  /v1/log/key, /.well-known/tenzro-log-key the log's Ed25519 public key (no auth)
  */
 import { z } from 'zod';
 import { ConsentFlags } from './consent.js';
