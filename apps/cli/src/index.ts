@@ -1,4 +1,5 @@
 // The CLI's commands as functions, for tests and scripts.
+export { auditVerify, auditWatch, defaultAuditStorePath } from './commands/audit.js';
 export { demo, type DemoOptions } from './commands/demo.js';
 export { keygen } from './commands/keygen.js';
 export { measure } from './commands/measure.js';

@@ -4,8 +4,9 @@
  * attestation verification, and recall/precision on the demo data's planted patterns, siloed and joint.
  */
 import { evaluateDetection, generateDemoData, getModel, seededRng } from '@tenzro/models';
-import { TenzroPlatform, encryptWithSessionKey, hashCommitment, signConsent, type InferenceResult } from '@tenzro/platform';
+import { FileAuditStore, TenzroPlatform, encryptWithSessionKey, hashCommitment, signConsent, type InferenceResult } from '@tenzro/platform';
 import { partyOf, readDevCredentials, type DevParty } from '../credentials.js';
+import { defaultAuditStorePath } from './audit.js';
 import { measure } from './measure.js';
 
 const BANKS = ['bankA', 'bankB', 'bankC'] as const;
@@ -36,6 +37,9 @@ function platformFor(party: DevParty, baseUrl: string, trust: Trust): TenzroPlat
     party: { partyId: party.partyId, signingKey: party.signingKey, encryptionKey: party.encryptionKey },
     trustedRoots: [trust.rootPem],
     expectedMeasurements: [trust.measurement],
+    // The same client store `tenzro audit verify` reads: it remembers each party's own commitment and the
+    // last tree head seen, so a later verification can check inclusion and consistency.
+    auditStore: new FileAuditStore(defaultAuditStorePath()),
   });
 }
 
@@ -136,5 +140,6 @@ export async function demo(options: DemoOptions): Promise<void> {
   console.log('\n── Detection on the planted patterns ──');
   console.log(`joint   recall ${evaluation.joint.recall.toFixed(3)}  precision ${evaluation.joint.precision.toFixed(3)}`);
   console.log(`siloed  recall ${evaluation.siloed.recall.toFixed(3)}  precision ${evaluation.siloed.precision.toFixed(3)}`);
+  console.log(`\nverify the evidence: npm run tenzro -- audit verify ${session.id} --party ${banks[1]!.partyId}`);
   if (!sameContent || !measurementMatches || result.teeAttestation.verified !== true) process.exitCode = 1;
 }
