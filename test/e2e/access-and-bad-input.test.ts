@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptWithSessionKey, hashCommitment, signConsent } from '@tenzro/platform';
 import { readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { PlatformProcess, type DevParty } from '../support/platform-process.js';
 import {
@@ -302,14 +303,53 @@ describe('access and bad input', () => {
       expect(listed.some((s) => s.name === 'x')).toBe(false);
     });
 
-    it('an oversized body → payload_too_large, with no blob left behind', async () => {
+    /**
+     * Sends `bytes` of body (declared in Content-Length, or chunked without one) and waits for the reply
+     * WITHOUT finishing the body: the server must answer from what it has seen. (With a client that keeps
+     * writing, whether it sees the reply or EPIPE first is a race.)
+     */
+    function oversizedUpload(sessionId: string, bytes: number, declareLength: boolean) {
+      return new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const party = parties.bankA!;
+        const request = httpRequest(`${server.baseUrl}/v1/sessions/${sessionId}/data`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${party.apiKey}`,
+            'x-tenant-id': party.tenantId,
+            'content-type': 'application/octet-stream',
+            'x-tenzro-data-schema': 'transaction_records_v1',
+            'x-tenzro-commitment': 'sha256:' + '0'.repeat(64),
+            ...(declareLength ? { 'content-length': String(bytes) } : {}),
+          },
+        });
+        request.on('response', (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            request.destroy();
+            resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+          });
+        });
+        request.on('error', (error) => reject(error));
+        if (declareLength) request.flushHeaders();
+        else {
+          // Past the limit by one chunk, then stop writing and wait for the server to cut it.
+          const chunk = Buffer.alloc(64 * 1024, 7);
+          for (let sent = 0; sent <= MAX_UPLOAD; sent += chunk.length) request.write(chunk);
+        }
+      });
+    }
+
+    it('an oversized body → payload_too_large, with no blob left behind (declared and streamed)', async () => {
       const session = await createSeedSession(server);
       const blobsBefore = blobFiles(server).length;
-      const big = new Uint8Array(MAX_UPLOAD * 2).fill(7);
-      const reply = await upload(parties.bankA!, session.id, big, await hashCommitment([]));
-      expect(reply.status).toBe(413);
-      expect(reply.body.error.code).toBe('payload_too_large');
+      for (const declareLength of [true, false]) {
+        const reply = await oversizedUpload(session.id, MAX_UPLOAD * 2, declareLength);
+        expect(reply.status, `declared: ${declareLength}`).toBe(413);
+        expect(reply.body.error.code).toBe('payload_too_large');
+      }
       expect(blobFiles(server).length).toBe(blobsBefore);
+      expect(readdirSync(join(server.dataDir, 'blobs')).filter((name) => name.startsWith('.incoming-'))).toEqual([]);
       expect((await statusOf(session.id)).dataSubmittedBy).toEqual([]);
     });
 
