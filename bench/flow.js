@@ -82,6 +82,7 @@ async function runFlow(recordsPerBank) {
         baseUrl,
         party: { partyId: p.partyId, signingKey: p.signingKey, encryptionKey: p.encryptionKey },
         trustedRoots: [credentials.attestation.rootPem],
+        expectedMeasurements: [credentials.attestation.measurement],
       }),
     };
   };

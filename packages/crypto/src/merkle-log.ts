@@ -21,7 +21,7 @@
 // reference store (one growable Uint8Array per level, 32 bytes a node) with synchronous proofs.
 
 import { sha256 } from './hash.js';
-import { MERKLE_HASH_LENGTH, nodeHash } from './merkle.js';
+import { MERKLE_HASH_LENGTH, consistencyProofRanges, inclusionProofRanges, nodeHash, type MerkleRange } from './merkle.js';
 
 /** Address of a perfect-subtree node: the hash of leaves [index·2^level, (index+1)·2^level). */
 export interface MerkleNodeKey {
@@ -86,15 +86,10 @@ function trailingZeros(x: number): number {
   return zeros;
 }
 
-/** Largest power of two strictly less than n (n ≥ 2): the split point k of RFC 9162 §2.1.1. */
-function splitPoint(n: number): number {
-  return 2 ** floorLog2(n - 1);
-}
-
 // ---- plans: which nodes an answer needs, and how to build the answer from them ----
 
 /** A half-open leaf range [start, end) whose MTH a plan needs; start is aligned (see the header). */
-type Range = readonly [start: number, end: number];
+type Range = MerkleRange;
 
 interface Plan<T> {
   keys: MerkleNodeKey[];
@@ -146,61 +141,16 @@ function rootPlan(size: number): Plan<Uint8Array> {
   return { keys: plan.keys, finish: (hashes) => plan.finish(hashes)[0]! };
 }
 
-/**
- * RFC 9162 §2.1.3.1 PATH(m, D[n]), as the ranges whose MTH it lists (leaf-first):
- *   PATH(0, {d(0)}) = {}
- *   PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])        for m < k
- *   PATH(m, D[n]) = PATH(m - k, D[k:n]) : MTH(D[0:k])    for m >= k
- */
+/** RFC 9162 §2.1.3.1 PATH(m, D[n]): the ranges come from merkle.ts, the hashes from stored nodes. */
 function inclusionPlan(index: number, size: number): Plan<Uint8Array[]> {
-  const ranges: Range[] = [];
-  let lo = 0;
-  let hi = size;
-  let m = index;
-  while (hi - lo > 1) {
-    const k = splitPoint(hi - lo);
-    if (m < k) {
-      ranges.push([lo + k, hi]);
-      hi = lo + k;
-    } else {
-      ranges.push([lo, lo + k]);
-      lo += k;
-      m -= k;
-    }
-  }
-  return rangesPlan(ranges.reverse());
+  return rangesPlan(inclusionProofRanges(index, size));
 }
 
-/**
- * RFC 9162 §2.1.4.1 PROOF(m, D[n]) = SUBPROOF(m, D[n], true), as the ranges whose MTH it lists:
- *   SUBPROOF(m, D[m], true)  = {}
- *   SUBPROOF(m, D[m], false) = {MTH(D[m])}
- *   SUBPROOF(m, D[n], b) = SUBPROOF(m, D[0:k], b) : MTH(D[k:n])         for m <= k
- *   SUBPROOF(m, D[n], b) = SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])  for m > k
- */
+/** RFC 9162 §2.1.4.1 PROOF(m, D[n]): the ranges come from merkle.ts, the hashes from stored nodes. */
 function consistencyPlan(size1: number, size2: number): Plan<Uint8Array[]> {
-  const ranges: Range[] = [];
-  let lo = 0;
-  let hi = size2;
-  let m = size1;
-  let b = true;
-  while (m !== hi - lo) {
-    const k = splitPoint(hi - lo);
-    if (m <= k) {
-      ranges.push([lo + k, hi]);
-      hi = lo + k;
-    } else {
-      ranges.push([lo, lo + k]);
-      lo += k;
-      m -= k;
-      b = false;
-    }
-  }
-  if (!b) ranges.push([lo, hi]);
-  return rangesPlan(ranges.reverse());
+  return rangesPlan(consistencyProofRanges(size1, size2));
 }
 
-/** The left siblings to read when appending leaf `leafIndex`, and the completed nodes built from them. */
 function appendPlan(leafIndex: number, hash: Uint8Array): Plan<MerkleNode[]> {
   const end = leafIndex + 1;
   const completed = trailingZeros(end); // levels 1..completed are completed besides level 0

@@ -88,43 +88,80 @@ function assertIndex(value: unknown, name: string): asserts value is number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
 }
 
+/** A half-open leaf range [start, end) whose Merkle Tree Hash a proof lists. */
+export type MerkleRange = readonly [start: number, end: number];
+
 /**
- * RFC 9162 §2.1.3.1: the inclusion proof PATH(m, D[n]) for leaf `index` in the tree of all `leafHashes`.
+ * RFC 9162 §2.1.3.1: the subtrees the inclusion proof PATH(m, D[n]) lists, leaf-first, as leaf ranges.
  *   PATH(0, {d(0)}) = {}
  *   PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])        for m < k
  *   PATH(m, D[n]) = PATH(m - k, D[k:n]) : MTH(D[0:k])    for m >= k
+ * The one place the recursion is written: `inclusionProof` hashes the ranges from a leaf array, the
+ * incremental log (`merkle-log.ts`) from stored nodes. Requires 0 <= index < size.
  */
-export function inclusionProof(leafHashes: Uint8Array[], index: number): Uint8Array[] {
-  assertLeafHashes(leafHashes);
-  assertIndex(index, 'index');
-  if (index >= leafHashes.length) throw new RangeError(`index ${index} is outside a tree of ${leafHashes.length} leaves`);
-  const path: Uint8Array[] = [];
+export function inclusionProofRanges(index: number, size: number): MerkleRange[] {
+  const ranges: MerkleRange[] = [];
   let lo = 0;
-  let hi = leafHashes.length;
+  let hi = size;
   let m = index;
   // Walk down from the root; the sibling subtrees are collected root-first, so reverse at the end.
   while (hi - lo > 1) {
     const k = splitPoint(hi - lo);
     if (m < k) {
-      path.push(subtreeRoot(leafHashes, lo + k, hi));
+      ranges.push([lo + k, hi]);
       hi = lo + k;
     } else {
-      path.push(subtreeRoot(leafHashes, lo, lo + k));
+      ranges.push([lo, lo + k]);
       lo += k;
       m -= k;
     }
   }
-  return path.reverse();
+  return ranges.reverse();
 }
 
 /**
- * RFC 9162 §2.1.4.1: the consistency proof PROOF(m, D[n]) = SUBPROOF(m, D[n], true) between the tree of
- * the first `size1` leaves and the tree of the first `size2` leaves.
+ * RFC 9162 §2.1.4.1: the subtrees the consistency proof PROOF(m, D[n]) = SUBPROOF(m, D[n], true) lists,
+ * as leaf ranges, in proof order.
  *   SUBPROOF(m, D[m], true)  = {}
  *   SUBPROOF(m, D[m], false) = {MTH(D[m])}
  *   SUBPROOF(m, D[n], b) = SUBPROOF(m, D[0:k], b) : MTH(D[k:n])         for m <= k
  *   SUBPROOF(m, D[n], b) = SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])  for m > k
- * size1 must satisfy 0 < size1 <= size2 <= leafHashes.length (size1 == 0 is refused, see the header).
+ * Requires 0 < size1 <= size2.
+ */
+export function consistencyProofRanges(size1: number, size2: number): MerkleRange[] {
+  const ranges: MerkleRange[] = [];
+  let lo = 0;
+  let hi = size2;
+  let m = size1;
+  let b = true;
+  while (m !== hi - lo) {
+    const k = splitPoint(hi - lo);
+    if (m <= k) {
+      ranges.push([lo + k, hi]);
+      hi = lo + k;
+    } else {
+      ranges.push([lo, lo + k]);
+      lo += k;
+      m -= k;
+      b = false;
+    }
+  }
+  if (!b) ranges.push([lo, hi]);
+  return ranges.reverse();
+}
+
+/** RFC 9162 §2.1.3.1: the inclusion proof for leaf `index` in the tree of all `leafHashes`. */
+export function inclusionProof(leafHashes: Uint8Array[], index: number): Uint8Array[] {
+  assertLeafHashes(leafHashes);
+  assertIndex(index, 'index');
+  if (index >= leafHashes.length) throw new RangeError(`index ${index} is outside a tree of ${leafHashes.length} leaves`);
+  return inclusionProofRanges(index, leafHashes.length).map(([lo, hi]) => subtreeRoot(leafHashes, lo, hi));
+}
+
+/**
+ * RFC 9162 §2.1.4.1: the consistency proof between the tree of the first `size1` leaves and the tree of
+ * the first `size2` leaves. size1 must satisfy 0 < size1 <= size2 <= leafHashes.length (size1 == 0 is
+ * refused, see the header).
  */
 export function consistencyProof(leafHashes: Uint8Array[], size1: number, size2: number): Uint8Array[] {
   assertLeafHashes(leafHashes);
@@ -133,25 +170,7 @@ export function consistencyProof(leafHashes: Uint8Array[], size1: number, size2:
   if (size2 > leafHashes.length) throw new RangeError(`size2 ${size2} exceeds the ${leafHashes.length} leaves given`);
   if (size1 > size2) throw new RangeError(`size1 ${size1} exceeds size2 ${size2}`);
   if (size1 === 0) throw new RangeError('size1 must be at least 1: a consistency proof from the empty tree proves nothing');
-  const proof: Uint8Array[] = [];
-  let lo = 0;
-  let hi = size2;
-  let m = size1;
-  let b = true;
-  while (m !== hi - lo) {
-    const k = splitPoint(hi - lo);
-    if (m <= k) {
-      proof.push(subtreeRoot(leafHashes, lo + k, hi));
-      hi = lo + k;
-    } else {
-      proof.push(subtreeRoot(leafHashes, lo, lo + k));
-      lo += k;
-      m -= k;
-      b = false;
-    }
-  }
-  if (!b) proof.push(subtreeRoot(leafHashes, lo, hi));
-  return proof.reverse();
+  return consistencyProofRanges(size1, size2).map(([lo, hi]) => subtreeRoot(leafHashes, lo, hi));
 }
 
 function isHash(value: Uint8Array): boolean {
