@@ -179,5 +179,9 @@ describe("the product doc's examples against a real server and enclave", () => {
 
     const lifecycleAfter = await sessionLifecycle(platformOf(parties.regulator!), session.id);
     expect(lifecycleAfter.status).toBe('completed');
+    // The host reports where the enclave spent the run's time (it sees timing anyway), nothing more.
+    const finalStatus = await platformOf(parties.bankA!).ai.getSessionStatus(session.id);
+    expect(finalStatus.lastRun?.status).toBe('completed');
+    expect(Object.keys(finalStatus.lastRun?.timings ?? {}).sort()).toEqual(['decryptVerifyMs', 'reportMs', 'trainMs']);
   });
 });

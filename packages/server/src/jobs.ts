@@ -288,7 +288,13 @@ export class JobRunner {
             created_at: at,
           })),
         );
-        await updateRun(trx, run.id, { status: 'completed', finished_at: at, lease_until: null, error_json: null });
+        await updateRun(trx, run.id, {
+          status: 'completed',
+          finished_at: at,
+          lease_until: null,
+          error_json: null,
+          timings_json: JSON.stringify(outcome.timings),
+        });
         await setSessionStatus(trx, session.id, 'completed', at);
         await appendAudit(trx, {
           sessionId: session.id,

@@ -196,11 +196,24 @@ function transparencyLog(dialect: DialectName): Migration {
   };
 }
 
+/** Where the enclave spent a completed run's time (decrypt + verify, train, report), for operators. */
+function runTimings(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('runs').addColumn('timings_json', 'text').execute();
+    },
+  };
+}
+
 /** The migrations of one dialect, in order of their names. */
 export function createMigrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_transparency_log': transparencyLog(dialect) };
+      return {
+        '0001_initial': initial(dialect),
+        '0002_transparency_log': transparencyLog(dialect),
+        '0003_run_timings': runTimings(),
+      };
     },
   };
 }

@@ -88,6 +88,8 @@ export interface RunsTable {
   lease_until: string | null;
   created_at: string;
   finished_at: string | null;
+  /** JSON of the enclave's timings (ms) for a completed run; null before. */
+  timings_json: string | null;
 }
 
 export interface ResultsTable {

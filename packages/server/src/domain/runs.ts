@@ -50,6 +50,7 @@ export async function requestRun(ctx: Context, actor: Actor, sessionId: string, 
       lease_until: null,
       created_at: at,
       finished_at: null,
+      timings_json: null,
     };
     await insertRun(trx, run);
     await appendAudit(trx, {

@@ -42,6 +42,7 @@ export function runView(run: RunsTable): RunResponse {
     createdAt: run.created_at,
     finishedAt: run.finished_at,
     error: run.error_json === null ? null : (JSON.parse(run.error_json) as RunResponse['error']),
+    ...(run.timings_json ? { timings: JSON.parse(run.timings_json) as Record<string, number> } : {}),
   };
 }
 

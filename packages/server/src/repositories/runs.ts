@@ -57,7 +57,7 @@ export async function runsInStatus(db: Executor, status: RunsTable['status']): P
 export async function updateRun(
   db: Executor,
   id: string,
-  changes: Partial<Pick<RunsTable, 'status' | 'attempts' | 'error_json' | 'lease_until' | 'finished_at'>>,
+  changes: Partial<Pick<RunsTable, 'status' | 'attempts' | 'error_json' | 'lease_until' | 'finished_at' | 'timings_json'>>,
 ): Promise<void> {
   await db.updateTable('runs').set(changes).where('id', '=', id).execute();
 }
