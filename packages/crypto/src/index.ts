@@ -13,3 +13,30 @@ export * from './merkle-log.js';
 export * from './cbor.js';
 export * from './cose.js';
 export * from './dp/index.js';
+export {
+  SHAMIR_SECRET_LENGTH,
+  SHAMIR_SHARE_LENGTH,
+  SHAMIR_MAX_SHARES,
+  ShamirCombineError,
+  splitSecret,
+  combineShares,
+  type ShamirShare,
+  type ShamirSplitOptions,
+  type RandomSource,
+} from './shamir.js';
+export * from './fixed-point.js';
+export {
+  MASK_SEED_LENGTH,
+  MAX_MASK_LENGTH,
+  PAIRWISE_KEY_LENGTH,
+  AGREEMENT_KEY_LENGTH,
+  PairwiseOpenError,
+  expandMask,
+  pairwiseSeed,
+  agreementPublicKey,
+  isValidAgreementPublicKey,
+  sealPairwise,
+  openPairwise,
+  type PairwiseContext,
+  type PairwiseSealOptions,
+} from './mask-prg.js';
