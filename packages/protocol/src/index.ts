@@ -13,3 +13,4 @@ export * from './attestation/index.js';
 export * from './audit.js';
 export * from './session-key.js';
 export * from './catalogue.js';
+export * from './secagg/index.js';
