@@ -13,7 +13,7 @@
  * content checks. Each case starts again from a copy of the honest database.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -269,6 +269,15 @@ describe('audit trail (issue 3)', () => {
     expect(verify.stdout).toMatch(/verdict: every check passed/);
     const watch = await run(process.execPath, [cli, 'audit', 'watch', '--interval', '0.1', '--count', '2', '--store', join(storeDir, 's.json')], { env });
     expect(watch.stdout).toMatch(/head size \d+ root /);
+    // A store that first saw another log key at this host: the watcher reports the key change (exit 2).
+    const rotated = join(storeDir, 'rotated.json');
+    writeFileSync(rotated, JSON.stringify({ version: 1, treeHeads: {}, commitments: {}, logKeys: { [server.baseUrl.replace(/\/+$/, '')]: 'A'.repeat(43) } }));
+    const changed = await run(process.execPath, [cli, 'audit', 'watch', '--interval', '0.1', '--count', '1', '--store', rotated], { env }).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(changed.code).toBe(2);
+    expect(changed.stdout).toMatch(/LOG KEY CHANGED \[log_key_mismatch\]/);
     rmSync(storeDir, { recursive: true, force: true });
   });
 
@@ -287,6 +296,21 @@ describe('audit trail (issue 3)', () => {
       const commitment = await original.getCommitment(sessionId, party.partyId);
       if (commitment) await copy.putCommitment(sessionId, party.partyId, commitment);
       return sdk(party, copy);
+    };
+
+    /** A full copy of the store of a party that followed the whole flow: heads, log key, commitments, sessions. */
+    const copyOf = async (party: DevParty): Promise<MemoryAuditStore> => {
+      const original = stores.get(party.partyId)!;
+      const copy = new MemoryAuditStore();
+      const logId = (await sdk(party).audit.getLogKey()).logId;
+      await copy.putTreeHead(logId, (await original.getTreeHead(logId))!);
+      await copy.putLogKey(server.baseUrl.replace(/\/+$/, ''), (await original.getLogKey(server.baseUrl.replace(/\/+$/, '')))!);
+      const commitment = await original.getCommitment(sessionId, party.partyId);
+      if (commitment) await copy.putCommitment(sessionId, party.partyId, commitment);
+      const memory = await original.getSessionMemory(sessionId);
+      expect(memory?.lastEvent).toBeDefined();
+      await copy.putSessionMemory(sessionId, memory!);
+      return copy;
     };
 
     /** Stops the server, puts back the honest database, applies `edit`, starts the server again. */
@@ -403,11 +427,14 @@ describe('audit trail (issue 3)', () => {
       for (const party of everyone) {
         expectCaught(await (await seasoned(party)).audit.verifySession(sessionId), 'tree_consistency', /^inconsistent: the consistency proof/);
       }
-      expectCaught(
-        await fresh(server.party(REGULATOR)).audit.verifySession(sessionId),
-        'aggregated_data_hash',
-        /included party party::bankC::treasury has 0 data_submitted/,
-      );
+      // A fresh client: the session state still lists bankC as submitted, so the trail is incomplete; the
+      // aggregated root is not that of the logged commitments either.
+      const verdict = await fresh(server.party(REGULATOR)).audit.verifySession(sessionId);
+      expectCaught(verdict, 'trail_complete', /party::bankC::treasury submitted data, but the trail has no data_submitted/);
+      expect(verdict.checks.find((c) => c.check === 'aggregated_data_hash')).toMatchObject({
+        status: 'failed',
+        detail: expect.stringMatching(/included party party::bankC::treasury has 0 data_submitted/),
+      });
     });
 
     it('a logged commitment swapped for another: aggregated_data_hash, and the party sees its own is not the logged one', async () => {
@@ -422,6 +449,25 @@ describe('audit trail (issue 3)', () => {
       const verdict = await fresh(parties.bankC!).audit.verifySession(sessionId, { ownCommitment: ownCommitment! });
       expectCaught(verdict, 'aggregated_data_hash', /Merkle root of the logged commitments/);
       expect(verdict.checks.find((c) => c.check === 'own_commitment_included')).toMatchObject({ status: 'failed' });
+    });
+
+    it('the session\'s last events deleted (result_released … deletion_attested) and the tree re-signed: trail_complete', async () => {
+      const lastKinds = new Set(['result_released', 'data_destroyed', 'key_destroyed', 'deletion_attested']);
+      await tamper((db) => rewriteHistory(db, server.dataDir, (events) => events.filter((event) => !(event.sessionId === sessionId && lastKinds.has(event.kind)))));
+      const trail = await fresh(parties.bankA!).audit.getSessionTrail(sessionId);
+      expect(trail.entries.at(-1)?.event.kind).toBe('run_started');
+      // A client that knows the session is completed (the host's own session state says so).
+      expectCaught(await fresh(server.party(REGULATOR)).audit.verifySession(sessionId), 'trail_complete', /reports the session completed, but the trail has no result_released/);
+      // A client that saw the full trail: the log shrank under it, and the trail ends before what it saw.
+      for (const party of everyone) {
+        const verdict = await sdk(party, await copyOf(party)).audit.verifySession(sessionId);
+        expectCaught(verdict, 'tree_consistency', /^rollback/);
+        expect(verdict.checks.find((c) => c.check === 'trail_complete')).toMatchObject({ status: 'failed', detail: expect.stringMatching(/events were dropped from its end/) });
+      }
+      // The same client's memory of the session alone (no head of this log) is enough.
+      const memoryOnly = new MemoryAuditStore();
+      await memoryOnly.putSessionMemory(sessionId, (await stores.get(bankC())!.getSessionMemory(sessionId))!);
+      expectCaught(await sdk(parties.bankC!, memoryOnly).audit.verifySession(sessionId), 'trail_complete', /events were dropped from its end/);
     });
 
     it('a result report whose hash does not match: result_report', async () => {
@@ -462,7 +508,7 @@ describe('audit trail (issue 3)', () => {
       expectCaught(
         await fresh(parties.bankA!).audit.verifySession(sessionId),
         'consent_signatures',
-        /included party party::bankC::treasury has no full consent logged before the result/,
+        /included party party::bankC::treasury has no full consent logged before the run started/,
       );
     });
   });

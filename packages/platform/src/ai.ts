@@ -196,6 +196,8 @@ export interface MultiPartyAiContext {
   party: () => Promise<PartyKeys | undefined>;
   /** Keeps the commitment a party submitted (the audit store), so `platform.audit` can find it later. */
   recordCommitment?: (sessionId: string, partyId: string, commitment: string) => Promise<void>;
+  /** Keeps the reportHash of a result the party opened (the audit store): the trail must later show it. */
+  recordReport?: (sessionId: string, reportHash: string) => Promise<void>;
 }
 
 function assertSessionId(sessionId: unknown, name = 'sessionId'): asserts sessionId is string {
@@ -292,6 +294,7 @@ export class MultiPartyAi {
   readonly #trust: TrustSettings;
   readonly #party: () => Promise<PartyKeys | undefined>;
   readonly #recordCommitment: MultiPartyAiContext['recordCommitment'];
+  readonly #recordReport: MultiPartyAiContext['recordReport'];
   /** Sessions this SDK instance submitted data to (the host's `dataSubmittedBy` is consulted too). */
   readonly #submitted = new Set<string>();
 
@@ -300,6 +303,7 @@ export class MultiPartyAi {
     this.#trust = context.trust;
     this.#party = context.party;
     this.#recordCommitment = context.recordCommitment;
+    this.#recordReport = context.recordReport;
   }
 
   /**
@@ -560,6 +564,7 @@ export class MultiPartyAi {
     }
 
     const common = { document: reply.attestation, reportHash: reportHash(report) };
+    await this.#recordReport?.(sessionId, common.reportHash);
     const teeAttestation: TeeAttestation = check.verified
       ? {
           ...common,

@@ -45,8 +45,16 @@ describe('outsiders get 404, never 403', () => {
     }
     const join = await t.inject('bankC', { method: 'GET', url: `/v1/join/${session.joinCode}` });
     expect(join.statusCode).toBe(404);
-    // Nothing about the outsider's probing reached the session's audit trail or storage.
-    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued']);
+    // Each refusal of the existing session is a leaf of its trail (issue 3), with the code only; the
+    // session that does not exist has none, and the outsider's answer was the same for both.
+    const probesOfSession = probes(session.id).length + 1;
+    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued', ...Array<string>(probesOfSession).fill('access_denied')]);
+    const denials = await t.server.ctx.db.selectFrom('audit_events').selectAll().where('session_id', '=', session.id).where('type', '=', 'access_denied').execute();
+    for (const denial of denials) {
+      expect(denial).toMatchObject({ actor_tenant: 'bankC', actor_party: null });
+      expect(JSON.parse(denial.payload_json)).toEqual({ code: 'not_found' });
+    }
+    expect(await auditTypes(t, ghost)).toEqual([]);
   });
 
   it('lets every roster tenant see the session, with its own roles', async () => {
@@ -109,6 +117,21 @@ describe('observers contribute nothing', () => {
 });
 
 describe('acting party', () => {
+  it('refuses a header naming another tenant\'s party with 403 on any session route, and logs the refusal', async () => {
+    const session = await createTestSession(t);
+    for (const url of [`/v1/sessions/${session.id}`, `/v1/sessions/${session.id}/trail`, `/v1/sessions/${session.id}/result`]) {
+      const response = await t.inject('bankA', { method: 'GET', url, headers: { 'x-tenzro-party-id': PARTY.bankB } });
+      expect(response.statusCode, url).toBe(403);
+      expect(t.json(response).error.code).toBe('forbidden');
+    }
+    expect(await auditTypes(t, session.id)).toEqual(['session_created', 'key_issued', 'access_denied', 'access_denied', 'access_denied']);
+    const denials = await t.server.ctx.db.selectFrom('audit_events').selectAll().where('session_id', '=', session.id).where('type', '=', 'access_denied').execute();
+    for (const denial of denials) {
+      expect(denial).toMatchObject({ actor_tenant: 'bankA', actor_party: null });
+      expect(JSON.parse(denial.payload_json)).toEqual({ code: 'forbidden' });
+    }
+  });
+
   it('asks a tenant with several parties on the roster to name one (400 party_ambiguous)', async () => {
     const register = await t.inject('bankA', {
       method: 'POST',

@@ -3,11 +3,14 @@
  * credentials and prints every check (✓ passed, ✗ failed, – not applicable); exit status 1 when a check
  * fails. `tenzro audit watch`: polls the log's signed tree heads, checks each one's signature and its
  * consistency with the previous one, prints it, and stops with exit status 2 on a fork (two heads of one
- * size with different roots, a head smaller than one seen, or a pair without a valid consistency proof).
+ * size with different roots, a head smaller than one seen, or a pair without a valid consistency proof)
+ * or a changed log key (a host that serves another key than the first one this store saw starts a new
+ * history that nothing checks against the old one).
  *
  * Trust comes from this checkout, not from the host: the simulated root from the development credentials
- * and the measurement `tenzro measure` computes. The last head seen and the party's commitments are kept
- * in a file store (default `$TENZRO_DATA_DIR/client/audit-store.json`), so consistency holds across runs.
+ * and the measurement `tenzro measure` computes. The last head seen, the host's log key, the party's
+ * commitments and what it saw of each session are kept in a file store (default
+ * `$TENZRO_DATA_DIR/client/audit-store.json`), so consistency holds across runs.
  */
 import { join } from 'node:path';
 import { AuditLogError, FileAuditStore, TenzroPlatform, type CheckOutcome, type SignedTreeHead } from '@tenzro/platform';
@@ -86,8 +89,8 @@ function describeHead(head: SignedTreeHead): string {
 }
 
 /**
- * Polls until a fork is seen (returns 2), a head fails its signature (returns 1), or `count` heads were
- * printed (returns 0). A host that does not answer is reported and polled again.
+ * Polls until a fork or a changed log key is seen (returns 2), a head fails its signature (returns 1), or
+ * `count` heads were printed (returns 0). A host that does not answer is reported and polled again.
  */
 export async function auditWatch(options: AuditWatchOptions): Promise<number> {
   if (!Number.isFinite(options.interval) || options.interval <= 0) throw new RangeError('--interval must be a positive number of seconds');
@@ -108,6 +111,10 @@ export async function auditWatch(options: AuditWatchOptions): Promise<number> {
         console.log(`FORK (${error.reason}): ${error.message}`);
         if (error.previous) console.log(`  seen before: ${describeHead(error.previous)}`);
         if (error.current) console.log(`  served now:  ${describeHead(error.current)}`);
+        return 2;
+      }
+      if (error instanceof AuditLogError && error.code === 'log_key_mismatch') {
+        console.log(`LOG KEY CHANGED [log_key_mismatch]: ${error.message}`);
         return 2;
       }
       if (error instanceof AuditLogError) {

@@ -3,11 +3,15 @@
  * it says about the log is believed unchecked:
  *
  * - the log key comes from the caller (`logPublicKey`) or from the well-known route, where its `logId`
- *   must be the hash of the key; it is fetched once and remembered;
+ *   must be the hash of the key; the first key seen at a host is kept in the `AuditStore`, and a host that
+ *   later serves another one is refused (`log_key_mismatch`): a new key would start a "new" log with no
+ *   consistency to the old one;
  * - a tree head must be signed by that key and be consistent with the last head this client saw (kept in
  *   the `AuditStore`); only then is it remembered;
- * - `verifySession` gathers the trail, proofs and terms, then checks them offline
- *   (`verifySessionEvidence`) and returns a verdict naming the first failing check.
+ * - `verifySession` gathers the session, its trail, proofs and terms, then checks them offline
+ *   (`verifySessionEvidence`) against what the client remembers of the session (the last event it saw,
+ *   the report of the result it opened), returns a verdict naming the first failing check, and
+ *   remembers the trail's last event when the trail is proven and complete.
  */
 import { fromBase64Url, toBase64Url } from '@tenzro/crypto';
 import {
@@ -15,12 +19,15 @@ import {
   LogKeyResponse,
   MultiPartySession as MultiPartySessionSchema,
   ResultReleasedPayload,
+  auditLeafHash,
+  reportHash,
   SESSION_ID_PATTERN,
   SessionTrailResponse,
   SignedTreeHead as SignedTreeHeadSchema,
   logIdOf,
   type ConsistencyResponse as ConsistencyResponseType,
   type LogKeyResponse as LogKeyResponseType,
+  type MultiPartySession,
   type ResultReport,
   type SessionTerms,
   type SessionTrailResponse as SessionTrailResponseType,
@@ -31,7 +38,7 @@ import { TenzroApiError } from '../errors.js';
 import type { HttpClient } from '../http.js';
 import type { TrustSettings } from '../trust.js';
 import { AuditLogError } from './errors.js';
-import type { AuditStore } from './store.js';
+import { AUDIT_STORE_METHODS, type AuditStore } from './store.js';
 import { compareTreeHeads, isConsistent, verifyTreeHeadSignature } from './tree-head.js';
 import { verifySessionEvidence } from './verify-session.js';
 
@@ -79,6 +86,9 @@ export class AuditClient {
   #logKey: Promise<Uint8Array> | undefined;
 
   constructor(context: AuditClientContext) {
+    const store = context.store as unknown as Record<string, unknown>;
+    const missing = AUDIT_STORE_METHODS.filter((method) => typeof store?.[method] !== 'function');
+    if (missing.length > 0) throw new TypeError(`options.auditStore must be an AuditStore (missing ${missing.join(', ')})`);
     this.#http = context.http;
     this.#trust = context.trust;
     this.#store = context.store;
@@ -89,15 +99,29 @@ export class AuditClient {
 
   /**
    * The log key the host publishes at `/.well-known/tenzro-log-key`, checked: Ed25519, 32 bytes, `logId`
-   * the hash of the key, and equal to the pinned key if one was configured.
+   * the hash of the key, and equal to the pinned key if one was configured — else to the first key this
+   * client's store saw at this host (remembered on first use). Throws AuditLogError `log_key_mismatch`
+   * when the host now serves another key.
    */
   async getLogKey(options: { signal?: AbortSignal } = {}): Promise<LogKeyResponseType> {
     const reply = await this.#http.request('GET', LOG_KEY_PATH, LogKeyResponse, { signal: options.signal });
     const publicKey = fromBase64Url(reply.publicKey, 'publicKey');
     if (publicKey.length !== 32) throw new AuditLogError('log_key_invalid', `the log key is ${publicKey.length} bytes, not a 32-byte Ed25519 key`);
     if (reply.logId !== logIdOf(publicKey)) throw new AuditLogError('log_key_invalid', 'the served logId is not the hash of the served log key');
-    if (this.#pinned && toBase64Url(this.#pinned) !== reply.publicKey) {
-      throw new AuditLogError('log_key_mismatch', 'the host publishes a log key other than the pinned logPublicKey');
+    if (this.#pinned) {
+      if (toBase64Url(this.#pinned) !== reply.publicKey) {
+        throw new AuditLogError('log_key_mismatch', 'the host publishes a log key other than the pinned logPublicKey');
+      }
+      return reply;
+    }
+    const first = await this.#store.getLogKey(this.#http.baseUrl);
+    if (first === undefined) {
+      await this.#store.putLogKey(this.#http.baseUrl, reply.publicKey);
+    } else if (first !== reply.publicKey) {
+      throw new AuditLogError(
+        'log_key_mismatch',
+        `the host now publishes log ${reply.logId}, not log ${logIdOf(fromBase64Url(first, 'publicKey'))} this client first saw there: a new key starts a new history, unchecked against the old one`,
+      );
     }
     return reply;
   }
@@ -111,6 +135,11 @@ export class AuditClient {
     const logKey = await this.#key(options.signal);
     const current = await this.#http.request('GET', '/v1/log/tree-head', SignedTreeHeadSchema, { signal: options.signal });
     if (!verifyTreeHeadSignature(current, logKey)) {
+      if (!this.#pinned) {
+        // The key may have changed since it was fetched: ask again, so a rotation is named as one.
+        this.#logKey = undefined;
+        await this.#key(options.signal);
+      }
       throw new AuditLogError('tree_head_signature_invalid', `the tree head of size ${current.treeHead.treeSize} is not signed by the log key`, { current });
     }
     const logId = logIdOf(logKey);
@@ -174,11 +203,37 @@ export class AuditClient {
       throw new TypeError('options.ownCommitment must be "sha256:" followed by 64 lowercase hex digits');
     }
     const { signal } = options;
-    const logPublicKey = await this.#key(signal);
+    let logPublicKey: Uint8Array;
+    let logKeyError: string | undefined;
+    try {
+      logPublicKey = await this.#key(signal);
+    } catch (error) {
+      const first = this.#pinned ? undefined : await this.#store.getLogKey(this.#http.baseUrl);
+      if (!(error instanceof AuditLogError && error.code === 'log_key_mismatch') || first === undefined) throw error;
+      // Judge the trail under the key this client trusts; the verdict names the rotation.
+      logPublicKey = fromBase64Url(first, 'publicKey');
+      logKeyError = error.message;
+    }
     const logId = logIdOf(logPublicKey);
+
+    // The session first, then its trail: the trail is then at least as recent as the state it must show.
+    let session: MultiPartySession | undefined;
+    let termsError: string | undefined;
+    try {
+      session = await this.#http.request('GET', `/v1/sessions/${sessionId}`, MultiPartySessionSchema, { signal });
+      if (session.id !== sessionId) {
+        termsError = `the host returned session ${session.id}`;
+        session = undefined;
+      }
+    } catch (error) {
+      termsError = describe(error);
+    }
+    const terms: SessionTerms | undefined = session?.terms;
+
     const trail = await this.getSessionTrail(sessionId, { signal });
     const head = trail.signedTreeHead.treeHead;
     const previousHead = await this.#store.getTreeHead(logId);
+    const remembered = await this.#store.getSessionMemory(sessionId);
 
     let consistencyProof: string[] | undefined;
     let consistencyError: string | undefined;
@@ -189,14 +244,6 @@ export class AuditClient {
       } catch (error) {
         consistencyError = describe(error);
       }
-    }
-
-    let terms: SessionTerms | undefined;
-    let termsError: string | undefined;
-    try {
-      terms = (await this.#http.request('GET', `/v1/sessions/${sessionId}`, MultiPartySessionSchema, { signal })).terms;
-    } catch (error) {
-      termsError = describe(error);
     }
 
     const callerPartyId = await this.#partyId();
@@ -221,12 +268,15 @@ export class AuditClient {
       {
         sessionId,
         logPublicKey,
+        logKeyError,
         trail,
         previousHead,
         consistencyProof,
         consistencyError,
         terms,
         termsError,
+        session,
+        remembered,
         callerPartyId,
         ownCommitment,
         openedResult,
@@ -236,6 +286,17 @@ export class AuditClient {
     const accepted = (check: string): boolean => verdict.checks.some((c) => c.check === check && c.status !== 'failed');
     if (accepted('tree_head_signature') && accepted('tree_consistency') && head.treeSize >= previousSize) {
       await this.#store.putTreeHead(logId, trail.signedTreeHead);
+    }
+    // Remember how far the trail went, once it is signed, consistent, proven and complete: a later trail
+    // must reach at least as far, with the same event there.
+    const last = trail.entries.at(-1)?.event;
+    const proven = ['tree_head_signature', 'tree_consistency', 'event_inclusion', 'trail_complete'].every(accepted);
+    if (proven && last && last.sessionSeq !== null && last.sessionSeq >= (remembered?.lastEvent?.sessionSeq ?? 0)) {
+      await this.#store.putSessionMemory(sessionId, { lastEvent: { sessionSeq: last.sessionSeq, leafHash: toBase64Url(auditLeafHash(last)) } });
+    }
+    // The result this party opened is the host's promise of what the trail will show.
+    if (openedResult && 'report' in openedResult) {
+      await this.#store.putSessionMemory(sessionId, { reportHash: reportHash(openedResult.report) });
     }
     return verdict;
   }

@@ -4,7 +4,7 @@ import type { SignedTreeHead } from '@tenzro/protocol';
 export type AuditLogErrorCode =
   /** The served log key is malformed, or its logId is not the hash of the key. */
   | 'log_key_invalid'
-  /** The served log key is not the one pinned with `logPublicKey`. */
+  /** The served log key is not the one pinned with `logPublicKey`, or not the first one this client's store saw at the host. */
   | 'log_key_mismatch'
   /** The tree head is not signed by the log key, or names another log. */
   | 'tree_head_signature_invalid'

@@ -45,6 +45,24 @@ for (const [name, make] of stores) {
       expect((await store.getTreeHead(log.logId))!.treeHead.treeSize).toBe(0);
     });
 
+    it('keeps the first log key per host and what it remembers of each session (fields merged)', async () => {
+      const store = make();
+      const key = 'A'.repeat(43);
+      expect(await store.getLogKey('https://host.test')).toBeUndefined();
+      await store.putLogKey('https://host.test', key);
+      expect(await store.getLogKey('https://host.test')).toBe(key);
+      expect(await store.getLogKey('https://other.test')).toBeUndefined();
+      expect(await store.getSessionMemory(SESSION)).toBeUndefined();
+      await store.putSessionMemory(SESSION, { lastEvent: { sessionSeq: 7, leafHash: 'B'.repeat(43) } });
+      await store.putSessionMemory(SESSION, { reportHash: COMMITMENT });
+      expect(await store.getSessionMemory(SESSION)).toEqual({ lastEvent: { sessionSeq: 7, leafHash: 'B'.repeat(43) }, reportHash: COMMITMENT });
+      await store.putSessionMemory(SESSION, { lastEvent: { sessionSeq: 9, leafHash: 'C'.repeat(43) } });
+      expect(await store.getSessionMemory(SESSION)).toEqual({ lastEvent: { sessionSeq: 9, leafHash: 'C'.repeat(43) }, reportHash: COMMITMENT });
+      await expect(store.putLogKey('https://host.test', 'short')).rejects.toThrow(/publicKey must be a 32-byte key/);
+      await expect(store.putSessionMemory(SESSION, { lastEvent: { sessionSeq: -1, leafHash: 'x' } })).rejects.toThrow(TypeError);
+      await expect(store.putSessionMemory(SESSION, { reportHash: 'nope' })).rejects.toThrow(/memory must be a SessionMemory/);
+    });
+
     it('checks its arguments', async () => {
       const store = make();
       await expect(store.getTreeHead('')).rejects.toThrow(/logId must be a non-empty string/);
@@ -62,6 +80,16 @@ describe('FileAuditStore', () => {
     expect(await new FileAuditStore(path).getCommitment(SESSION, PARTY)).toBe(COMMITMENT);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 1 });
+  });
+
+  it('reads a file written before log keys and session memories were kept', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tenzro-audit-')), 'store.json');
+    writeFileSync(path, JSON.stringify({ version: 1, treeHeads: {}, commitments: { [SESSION]: { [PARTY]: COMMITMENT } } }));
+    const store = new FileAuditStore(path);
+    expect(await store.getCommitment(SESSION, PARTY)).toBe(COMMITMENT);
+    expect(await store.getLogKey('https://host.test')).toBeUndefined();
+    await store.putSessionMemory(SESSION, { reportHash: COMMITMENT });
+    expect(await new FileAuditStore(path).getSessionMemory(SESSION)).toEqual({ reportHash: COMMITMENT });
   });
 
   it('refuses a file it cannot parse instead of starting over', async () => {

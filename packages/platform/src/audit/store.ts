@@ -1,15 +1,26 @@
 /**
  * What a client remembers between verifications (issue 3): the last signed tree head it accepted for each
- * log, so a later head must be consistent with it, and the commitment each of its parties submitted to a
- * session, so it can check that its own contribution is the one the host logged and aggregated.
+ * log, so a later head must be consistent with it; the first log key it saw at each host, so a host that
+ * rotates its key cannot start a "new" log unnoticed; the commitment each of its parties submitted to a
+ * session, so it can check that its own contribution is the one the host logged and aggregated; and, per
+ * session, the last event of a trail it verified and the reportHash of the result it opened, so a later
+ * trail that drops events from the end (or rewrites them) is caught.
  *
  * `MemoryAuditStore` is the default (it lives as long as the `TenzroPlatform`); `FileAuditStore` keeps a
  * JSON file under Node. The SDK runs in browsers too, so `node:fs` is fetched at call time through
  * `process.getBuiltinModule`, never imported.
  */
 import { parseStrictJson } from '@tenzro/crypto';
-import { Commitment, SignedTreeHead, type SignedTreeHead as SignedTreeHeadType } from '@tenzro/protocol';
+import { Base64Url, Commitment, SignedTreeHead, type SignedTreeHead as SignedTreeHeadType } from '@tenzro/protocol';
 import { z } from 'zod';
+
+/** What a client remembers of one session. */
+export interface SessionMemory {
+  /** The event with the highest sessionSeq in a trail this client verified, and its leaf hash (base64url). */
+  lastEvent?: { sessionSeq: number; leafHash: string };
+  /** The reportHash of the result this client opened. */
+  reportHash?: string;
+}
 
 export interface AuditStore {
   /** The last tree head this client accepted for the log `logId`. */
@@ -18,7 +29,26 @@ export interface AuditStore {
   /** The commitment `partyId` submitted to `sessionId` through this client. */
   getCommitment(sessionId: string, partyId: string): Promise<string | undefined>;
   putCommitment(sessionId: string, partyId: string, commitment: string): Promise<void>;
+  /** The log public key (base64url) this client first saw at the host `baseUrl`. */
+  getLogKey(baseUrl: string): Promise<string | undefined>;
+  putLogKey(baseUrl: string, publicKey: string): Promise<void>;
+  /** What this client remembers of `sessionId`. */
+  getSessionMemory(sessionId: string): Promise<SessionMemory | undefined>;
+  /** Sets the fields given (the others are kept). */
+  putSessionMemory(sessionId: string, memory: SessionMemory): Promise<void>;
 }
+
+/** The methods an AuditStore must have (a caller-supplied store is checked for them). */
+export const AUDIT_STORE_METHODS = [
+  'getTreeHead',
+  'putTreeHead',
+  'getCommitment',
+  'putCommitment',
+  'getLogKey',
+  'putLogKey',
+  'getSessionMemory',
+  'putSessionMemory',
+] as const;
 
 /** Thrown when a store's file cannot be read, parsed or written. */
 export class AuditStoreError extends Error {
@@ -46,16 +76,41 @@ function requireCommitment(value: unknown): string {
   return value as string;
 }
 
-/** The state both stores hold. */
+const SessionMemorySchema = z.strictObject({
+  lastEvent: z.strictObject({ sessionSeq: z.number().int().min(0), leafHash: Base64Url }).optional(),
+  reportHash: Commitment.optional(),
+});
+
+/** The state both stores hold (logKeys and sessions were added later: a file without them still reads). */
 const StoreContent = z.strictObject({
   version: z.literal(1),
   treeHeads: z.record(z.string(), SignedTreeHead),
   commitments: z.record(z.string(), z.record(z.string(), Commitment)),
+  logKeys: z.record(z.string(), Base64Url).default({}),
+  sessions: z.record(z.string(), SessionMemorySchema).default({}),
 });
 type StoreContent = z.infer<typeof StoreContent>;
 
 function emptyContent(): StoreContent {
-  return { version: 1, treeHeads: {}, commitments: {} };
+  return { version: 1, treeHeads: {}, commitments: {}, logKeys: {}, sessions: {} };
+}
+
+function requireLogKey(value: unknown): string {
+  if (!Base64Url.safeParse(value).success || (value as string).length !== 43) throw new TypeError('publicKey must be a 32-byte key in base64url');
+  return value as string;
+}
+
+function copyMemory(memory: SessionMemory): SessionMemory {
+  if (typeof memory !== 'object' || memory === null) throw new TypeError('memory must be a SessionMemory');
+  const parsed = SessionMemorySchema.safeParse(
+    Object.fromEntries(Object.entries(memory).filter(([, value]) => value !== undefined)),
+  );
+  if (!parsed.success) throw new TypeError(`memory must be a SessionMemory (${parsed.error.issues[0]?.path.join('.') ?? '?'})`);
+  return parsed.data as SessionMemory;
+}
+
+function mergeMemory(content: StoreContent, sessionId: string, memory: SessionMemory): void {
+  content.sessions[sessionId] = { ...own(content.sessions, sessionId), ...memory };
 }
 
 /** Lookups that do not fall through to Object.prototype. */
@@ -90,6 +145,23 @@ export class MemoryAuditStore implements AuditStore {
     const bySession = own(this.#content.commitments, sessionId) ?? {};
     bySession[partyId] = value;
     this.#content.commitments[sessionId] = bySession;
+  }
+
+  async getLogKey(baseUrl: string): Promise<string | undefined> {
+    return own(this.#content.logKeys, requireText(baseUrl, 'baseUrl'));
+  }
+
+  async putLogKey(baseUrl: string, publicKey: string): Promise<void> {
+    this.#content.logKeys[requireText(baseUrl, 'baseUrl')] = requireLogKey(publicKey);
+  }
+
+  async getSessionMemory(sessionId: string): Promise<SessionMemory | undefined> {
+    const memory = own(this.#content.sessions, requireText(sessionId, 'sessionId'));
+    return memory === undefined ? undefined : (structuredClone(memory) as SessionMemory);
+  }
+
+  async putSessionMemory(sessionId: string, memory: SessionMemory): Promise<void> {
+    mergeMemory(this.#content, requireText(sessionId, 'sessionId'), copyMemory(memory));
   }
 }
 
@@ -169,6 +241,32 @@ export class FileAuditStore implements AuditStore {
       bySession[partyId] = value;
       content.commitments[sessionId] = bySession;
     });
+  }
+
+  async getLogKey(baseUrl: string): Promise<string | undefined> {
+    requireText(baseUrl, 'baseUrl');
+    await this.#queue;
+    return own(this.#read().logKeys, baseUrl);
+  }
+
+  async putLogKey(baseUrl: string, publicKey: string): Promise<void> {
+    requireText(baseUrl, 'baseUrl');
+    const value = requireLogKey(publicKey);
+    await this.#update((content) => {
+      content.logKeys[baseUrl] = value;
+    });
+  }
+
+  async getSessionMemory(sessionId: string): Promise<SessionMemory | undefined> {
+    requireText(sessionId, 'sessionId');
+    await this.#queue;
+    return own(this.#read().sessions, sessionId) as SessionMemory | undefined;
+  }
+
+  async putSessionMemory(sessionId: string, memory: SessionMemory): Promise<void> {
+    requireText(sessionId, 'sessionId');
+    const value = copyMemory(memory);
+    await this.#update((content) => mergeMemory(content, sessionId, value));
   }
 
   #update(change: (content: StoreContent) => void): Promise<void> {

@@ -6,6 +6,8 @@
  *
  * Tests lie the way a host can: edit `log.events` without touching the stored leaves (the tree no longer
  * matches), or edit them and `rebuild()` (a dishonest host re-hashing and re-signing a forked history).
+ * The session the host reports (`fixture.session`) follows the stage: its status, who submitted, who
+ * consented.
  */
 import {
   canonicalBytes,
@@ -34,11 +36,12 @@ import {
   signConsentStatement,
   type AuditEvent,
   type AuditEventKind,
+  type DataPolicyInput,
   type DeletionStatement,
   type ResultReport,
   type SignedTreeHead,
 } from '@tenzro/protocol';
-import { MEASUREMENT, json, makeFixture, type Fixture } from '../fake-host.fixture.js';
+import { MEASUREMENT, json, makeFixture, type Fixture, type FixtureOptions } from '../fake-host.fixture.js';
 import { TenzroPlatform } from '../platform.js';
 import type { PartyIdentity } from '../identity.js';
 import type { AuditStore } from './store.js';
@@ -153,8 +156,12 @@ export type FlowStage = 'created' | 'submitted' | 'released' | 'deleted';
  * created (+ key issued), submitted (+ data and consent of both banks), released (+ run and result),
  * deleted (+ the attested deletion of the key and both ciphertexts). Unrelated events are interleaved.
  */
-export async function makeTrail(stage: FlowStage = 'deleted'): Promise<TrailFixture> {
-  const fixture = await makeFixture();
+export async function makeTrail(
+  stage: FlowStage = 'deleted',
+  options: FixtureOptions & { policy?: DataPolicyInput } = {},
+): Promise<TrailFixture> {
+  const { policy, ...fixtureOptions } = options;
+  const fixture = await makeFixture(policy, fixtureOptions);
   const { sessionId, enclave } = fixture;
   const log = new FakeLog();
   const banks = [fixture.bankA, fixture.bankB];
@@ -214,6 +221,7 @@ export async function makeTrail(stage: FlowStage = 'deleted'): Promise<TrailFixt
     },
     async release(released, options = {}) {
       trail.released = released;
+      fixture.session.status = 'completed';
       const attestation = await enclave.issue({ userData: sha256(canonicalBytes(options.attestedReport ?? released)) });
       log.append('run_started', sessionId, { runId: released.runId });
       log.append('result_released', sessionId, {
@@ -274,6 +282,9 @@ export async function makeTrail(stage: FlowStage = 'deleted'): Promise<TrailFixt
       bank.partyId,
     );
   }
+  fixture.session.status = 'ready';
+  fixture.session.dataSubmittedBy = banks.map((b) => b.partyId);
+  fixture.session.consentedBy = banks.map((b) => b.partyId);
   if (stage === 'submitted') return trail;
 
   await trail.release(report);

@@ -7,6 +7,7 @@ import {
   VERIFICATION_CHECKS,
   aggregatedDataHash,
   auditLeafHash,
+  reportHash,
   sessionKeyUserData,
   sha256Tagged,
   signConsentStatement,
@@ -87,8 +88,9 @@ describe('verifySession on an honest trail', () => {
     expect(outcome(verdict, 'tree_consistency').detail).toMatch(/consistency proof verified/);
   });
 
-  it('reports not_applicable for what has not happened yet', async () => {
+  it('reports not_applicable for what has not happened yet (the session state says nothing happened)', async () => {
     const trail = await makeTrail('created');
+    expect(trail.fixture.session).toMatchObject({ status: 'created', dataSubmittedBy: [], consentedBy: [] });
     const verdict = await trail.platform(trail.fixture.bankA).audit.verifySession(trail.sessionId);
     expectAllPass(verdict, [
       'tree_consistency',
@@ -353,6 +355,8 @@ describe('consent_signatures', () => {
     const trail = await makeTrail();
     trail.log.events.splice(eventIndex(trail, 'consent_recorded', 1), 1);
     trail.log.rebuild();
+    // The host lies in the session state too, so trail_complete has nothing to hold the trail against.
+    trail.fixture.session.consentedBy = [trail.fixture.bankA.partyId];
     expectFirstFailure(
       await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
       'consent_signatures',
@@ -439,7 +443,7 @@ describe('own_commitment_included', () => {
   });
 
   it('fails when the party submitted and consented in time but was left out', async () => {
-    const trail = await makeTrail('submitted');
+    const trail = await makeTrail('submitted', { policy: { minParticipants: 1 } });
     const { report } = await makeTrailReport(trail);
     const a = trail.fixture.bankA.partyId;
     const onlyB = trail.fixture.bankB.partyId;
@@ -537,6 +541,12 @@ describe('the verdict', () => {
     expect((await store.getTreeHead(trail.log.logId))?.treeHead.treeSize).toBe(verdict.treeSize);
   });
 
+  it('refuses an audit store without the methods it needs', async () => {
+    const trail = await makeTrail('created');
+    const partial = { getTreeHead: async () => undefined, putTreeHead: async () => {}, getCommitment: async () => undefined, putCommitment: async () => {} };
+    expect(() => trail.platform(trail.fixture.regulator, { auditStore: partial as never })).toThrow(/missing getLogKey, putLogKey, getSessionMemory, putSessionMemory/);
+  });
+
   it('does not keep a head that fails its signature', async () => {
     const trail = await makeTrail();
     const other = generateSigningKeyPair();
@@ -544,5 +554,278 @@ describe('the verdict', () => {
     const store = new MemoryAuditStore();
     await trail.platform(trail.fixture.regulator, { auditStore: store }).audit.verifySession(trail.sessionId);
     expect(await store.getTreeHead(trail.log.logId)).toBeUndefined();
+  });
+});
+
+/** The host's rewrite that drops the session's last events (from the first event of `fromKind` on). */
+function dropFrom(trail: TrailFixture, fromKind: string): void {
+  const from = eventIndex(trail, fromKind);
+  trail.log.events = trail.log.events.filter((event, index) => index < from || event.sessionId !== trail.sessionId);
+  trail.log.rebuild();
+}
+
+describe('trail_complete: a trail whose last events were dropped', () => {
+  it('fails when the host reports the session completed but the trail has no result_released', async () => {
+    const trail = await makeTrail();
+    dropFrom(trail, 'run_started');
+    expect(trail.fixture.session.status).toBe('completed');
+    expectFirstFailure(
+      await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+      'trail_complete',
+      /reports the session completed, but the trail has no result_released/,
+    );
+  });
+
+  it('fails for a cancelled or expired session without its event', async () => {
+    for (const [status, kind] of [['cancelled', 'session_cancelled'], ['expired', 'session_expired']] as const) {
+      const trail = await makeTrail('submitted');
+      trail.fixture.session.status = status;
+      const verdict = await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId);
+      expectFirstFailure(verdict, 'trail_complete', new RegExp(`session ${status}, but the trail has no ${kind}`));
+    }
+  });
+
+  it('fails when a party the host lists as submitted or consented has no event', async () => {
+    const trail = await makeTrail('submitted');
+    const b = trail.fixture.bankB.partyId;
+    trail.log.events = trail.log.events.filter((e) => !(e.sessionId === trail.sessionId && e.payload.partyId === b && e.kind === 'consent_recorded'));
+    trail.log.rebuild();
+    expectFirstFailure(
+      await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+      'trail_complete',
+      new RegExp(`${b} consented, but the trail has no consent_recorded`),
+    );
+    trail.log.events = trail.log.events.filter((e) => !(e.sessionId === trail.sessionId && e.payload.partyId === b));
+    trail.log.rebuild();
+    expectFirstFailure(
+      await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+      'trail_complete',
+      new RegExp(`${b} submitted data, but the trail has no data_submitted`),
+    );
+  });
+
+  it('remembers the last event of a verified trail', async () => {
+    const trail = await makeTrail();
+    const { platform, store } = await bankA(trail);
+    expect((await platform.audit.verifySession(trail.sessionId)).ok).toBe(true);
+    const last = trail.log.trail(trail.sessionId).entries.at(-1)!.event;
+    expect(await store.getSessionMemory(trail.sessionId)).toMatchObject({
+      lastEvent: { sessionSeq: last.sessionSeq, leafHash: toBase64Url(auditLeafHash(last)) },
+    });
+  });
+
+  it('fails for a client that saw the full trail, even when the host also lies about the session state', async () => {
+    const trail = await makeTrail();
+    const { platform, store } = await bankA(trail);
+    expect((await platform.audit.verifySession(trail.sessionId)).ok).toBe(true);
+    const seen = (await store.getSessionMemory(trail.sessionId))!.lastEvent!.sessionSeq;
+    dropFrom(trail, 'run_started');
+    Object.assign(trail.fixture.session, { status: 'ready' });
+    // The same client: the log shrank (a rollback), and the trail ends before what it saw.
+    const again = await platform.audit.verifySession(trail.sessionId);
+    expectFirstFailure(again, 'tree_consistency', /^rollback/);
+    expect(outcome(again, 'trail_complete')).toMatchObject({ status: 'failed', detail: expect.stringMatching(/dropped from its end/) });
+    // A client that remembers the session but no head of this log (another device, a pruned store).
+    const memoryOnly = new MemoryAuditStore();
+    await memoryOnly.putSessionMemory(trail.sessionId, (await store.getSessionMemory(trail.sessionId))!);
+    const verdict = await trail.platform(trail.fixture.bankA, { auditStore: memoryOnly }).audit.verifySession(trail.sessionId);
+    expectFirstFailure(verdict, 'trail_complete', /this client saw event \d+ of the session before; the trail now ends at \d+: events were dropped/);
+    // Nothing shorter is remembered in its place.
+    expect((await memoryOnly.getSessionMemory(trail.sessionId))?.lastEvent?.sessionSeq).toBe(seen);
+  });
+
+  it('fails when the event this client saw last was rewritten', async () => {
+    const trail = await makeTrail();
+    const { platform, store } = await bankA(trail);
+    await platform.audit.verifySession(trail.sessionId);
+    const last = trail.log.events.length - 1;
+    trail.log.events[last] = { ...trail.log.events[last]!, at: '2025-01-15T12:00:00.000Z' };
+    trail.log.rebuild();
+    const memoryOnly = new MemoryAuditStore();
+    await memoryOnly.putSessionMemory(trail.sessionId, (await store.getSessionMemory(trail.sessionId))!);
+    const verdict = await trail.platform(trail.fixture.regulator, { auditStore: memoryOnly }).audit.verifySession(trail.sessionId);
+    expectFirstFailure(verdict, 'trail_complete', /is not the one this client saw before: the trail was rewritten/);
+  });
+});
+
+describe('result_report: what the client and the terms know', () => {
+  it('remembers the reportHash of the result it opened, and fails when the trail later lacks it', async () => {
+    const trail = await makeTrail();
+    const store = new MemoryAuditStore();
+    expect((await trail.platform(trail.fixture.regulator, { auditStore: store }).audit.verifySession(trail.sessionId)).ok).toBe(true);
+    const { reportHash: opened } = (await store.getSessionMemory(trail.sessionId))!;
+    expect(opened).toBe(reportHash(trail.report));
+    dropFrom(trail, 'run_started');
+    Object.assign(trail.fixture.session, { status: 'ready' });
+    const remembersReport = new MemoryAuditStore();
+    await remembersReport.putSessionMemory(trail.sessionId, { reportHash: opened! });
+    const verdict = await trail.platform(trail.fixture.regulator, { auditStore: remembersReport }).audit.verifySession(trail.sessionId);
+    expectFirstFailure(verdict, 'result_report', new RegExp(`opened a result with reportHash ${opened}, but the trail has no result_released`));
+  });
+
+  it('fails when the report names another model than the terms', async () => {
+    for (const change of [{ modelId: 'other-model' }, { modelDigest: `sha256:${'e'.repeat(64)}` }]) {
+      const trail = await makeTrail('submitted');
+      await trail.release({ ...trail.report, ...change });
+      expectFirstFailure(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), 'result_report', /names model/);
+    }
+  });
+
+  it('fails when fewer parties are included than the terms require', async () => {
+    const trail = await makeTrail('submitted');
+    const a = trail.fixture.bankA.partyId;
+    await trail.release({
+      ...trail.report,
+      participantCount: 1,
+      includedParties: [a],
+      aggregatedDataHash: aggregatedDataHash([{ partyId: a, commitment: trail.commitments[a]! }]),
+    });
+    expectFirstFailure(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), 'result_report', /includes 1 parties, the terms require at least 2/);
+  });
+
+  it('fails when an included party is not a participant in the terms', async () => {
+    const trail = await makeTrail('submitted');
+    const outsider = 'party::bankZ::treasury';
+    await trail.release({ ...trail.report, participantCount: 3, includedParties: [...trail.report.includedParties, outsider] });
+    const verdict = await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId);
+    expect(outcome(verdict, 'result_report')).toMatchObject({ status: 'failed', detail: expect.stringMatching(/includes party::bankZ::treasury, who is not a participant/) });
+  });
+});
+
+describe('consent and submission cut-off: the run\'s first start', () => {
+  it('fails when an included party consented after the run started (though before the result)', async () => {
+    const trail = await makeTrail('submitted');
+    const index = eventIndex(trail, 'consent_recorded', 1);
+    const [late] = trail.log.events.splice(index, 1);
+    trail.log.rebuild();
+    trail.log.append('run_started', trail.sessionId, { runId: trail.report.runId });
+    trail.log.append('consent_recorded', trail.sessionId, late!.payload, late!.actor.partyId);
+    await trail.release(trail.report); // logs a second start (a retried attempt), then the result
+    expectFirstFailure(
+      await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+      'consent_signatures',
+      /party::bankB::treasury has no full consent logged before the run started/,
+    );
+  });
+
+  it('fails when an included party submitted after the run started', async () => {
+    const trail = await makeTrail('submitted');
+    const index = eventIndex(trail, 'data_submitted', 1);
+    const [late] = trail.log.events.splice(index, 1);
+    trail.log.rebuild();
+    trail.log.append('run_started', trail.sessionId, { runId: trail.report.runId });
+    trail.log.append('data_submitted', trail.sessionId, late!.payload, late!.actor.partyId);
+    await trail.release(trail.report);
+    const verdict = await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId);
+    expect(outcome(verdict, 'aggregated_data_hash')).toMatchObject({ status: 'failed', detail: expect.stringMatching(/0 data_submitted events before the run started/) });
+  });
+
+  it('fails when no run_started of the released run is logged', async () => {
+    const trail = await makeTrail();
+    trail.log.events.splice(eventIndex(trail, 'run_started'), 1);
+    trail.log.rebuild();
+    expectFirstFailure(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), 'consent_signatures', /no run_started of run_1/);
+  });
+});
+
+describe('deletion_statement: expiry and the session\'s end', () => {
+  const past = '2025-01-16T10:00:00.000Z';
+  const statement = (trail: TrailFixture, reason: 'delete_after_inference' | 'cancelled' | 'expired') => ({
+    type: DELETION_STATEMENT_TYPE as typeof DELETION_STATEMENT_TYPE,
+    sessionId: trail.sessionId,
+    destroyed: { sessionKey: true as const, ciphertexts: Object.values(trail.ciphertextHashes) },
+    reason,
+    destroyedAt: '2025-01-16T10:00:30.000Z',
+  });
+
+  it('requires an attested deletion once the session is past expiresAt and the grace period', async () => {
+    for (const stage of ['created', 'submitted'] as const) {
+      const trail = await makeTrail(stage, { expiresAt: past });
+      expectFirstFailure(
+        await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+        'deletion_statement',
+        new RegExp(`expired at ${past}, but no deletion_attested`),
+      );
+    }
+    // Within the grace period the sweeper may not have run yet.
+    const soon = new Date(Date.now() - 30_000).toISOString();
+    const trail = await makeTrail('submitted', { expiresAt: soon });
+    expect(outcome(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), 'deletion_statement').status).toBe('not_applicable');
+  });
+
+  it('passes for an expired session whose deletion is attested after its session_expired', async () => {
+    const trail = await makeTrail('submitted', { expiresAt: past });
+    trail.log.append('session_expired', trail.sessionId, { previousStatus: 'ready', expiresAt: past });
+    trail.fixture.session.status = 'expired';
+    await trail.deletion(statement(trail, 'expired'));
+    expectAllPass(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), [
+      'tree_consistency',
+      'result_report',
+      'result_attestation',
+      'aggregated_data_hash',
+      'own_commitment_included',
+    ]);
+  });
+
+  it('fails when the statement\'s reason is not how the session ended', async () => {
+    const cases = [
+      { setup: async (t: TrailFixture) => t.release(t.report), reason: 'cancelled', end: /ended with result_released \(reason delete_after_inference\)/ },
+      { setup: async (t: TrailFixture) => void t.log.append('session_cancelled', t.sessionId, {}), reason: 'delete_after_inference', end: /ended with session_cancelled/ },
+      { setup: async (t: TrailFixture) => void t.log.append('session_expired', t.sessionId, {}), reason: 'cancelled', end: /ended with session_expired/ },
+    ] as const;
+    for (const { setup, reason, end } of cases) {
+      const trail = await makeTrail('submitted');
+      await setup(trail);
+      await trail.deletion(statement(trail, reason));
+      expectFirstFailure(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), 'deletion_statement', end);
+    }
+  });
+
+  it('fails when the deletion is logged before the event it follows, or follows none', async () => {
+    const trail = await makeTrail('submitted');
+    await trail.deletion(statement(trail, 'cancelled'));
+    const orphan = await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId);
+    expectFirstFailure(orphan, 'deletion_statement', /no result, cancellation or expiry it follows/);
+    trail.log.append('session_cancelled', trail.sessionId, {});
+    expectFirstFailure(await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId), 'deletion_statement', /is logged before the session_cancelled/);
+  });
+});
+
+describe('tree_head_signature: a rotated log key', () => {
+  function rotate(trail: TrailFixture) {
+    const other = generateSigningKeyPair();
+    const otherLogId = sha256Tagged(other.publicKey);
+    trail.fixture.routes.set('GET /.well-known/tenzro-log-key', () =>
+      json(200, { logId: otherLogId, algorithm: 'Ed25519', publicKey: toBase64Url(other.publicKey) }),
+    );
+    const head = () => trail.log.head(undefined, other.privateKey, otherLogId);
+    trail.fixture.routes.set('GET /v1/log/tree-head', () => json(200, head()));
+    trail.serveTrail = () => trail.log.trail(trail.sessionId, undefined, head());
+    return otherLogId;
+  }
+
+  it('remembers the first key per host; a different key later is log_key_mismatch, in getTreeHead and in the verdict', async () => {
+    const trail = await makeTrail();
+    const store = new MemoryAuditStore();
+    const first = trail.platform(trail.fixture.regulator, { auditStore: store });
+    await first.audit.getTreeHead();
+    expect(await store.getLogKey('http://host.test')).toBe(toBase64Url(trail.log.publicKey));
+    const otherLogId = rotate(trail);
+    // A later client on the same store (a new process), and the same client whose key was cached.
+    const later = trail.platform(trail.fixture.regulator, { auditStore: store });
+    await expect(later.audit.getTreeHead()).rejects.toMatchObject({ name: 'AuditLogError', code: 'log_key_mismatch' });
+    await expect(later.audit.getLogKey()).rejects.toThrow(new RegExp(`now publishes log ${otherLogId}, not log ${trail.log.logId}`));
+    await expect(first.audit.getTreeHead()).rejects.toMatchObject({ code: 'log_key_mismatch' });
+    const verdict = await later.audit.verifySession(trail.sessionId);
+    expectFirstFailure(verdict, 'tree_head_signature', /^log_key_mismatch: the host now publishes log/);
+    // The first key stays the one trusted; nothing of the new log was remembered.
+    expect(await store.getLogKey('http://host.test')).toBe(toBase64Url(trail.log.publicKey));
+    expect(await store.getTreeHead(otherLogId)).toBeUndefined();
+  });
+
+  it('a client without a store entry for the host trusts the key it first sees', async () => {
+    const trail = await makeTrail();
+    rotate(trail);
+    expect((await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId)).firstFailure).toBeNull();
   });
 });

@@ -8,8 +8,14 @@
  *
  * Attestation documents in the log are historical evidence: each is verified at its own timestamp
  * (certificates valid then), against the caller's trusted roots and measurements.
+ *
+ * A trail that stops early is the attack a log alone does not show (every event left is still proven), so
+ * the end of the trail is held against what the client knows otherwise: the session state the host
+ * reports (a completed, cancelled or expired session must log its terminal event, every party it lists as
+ * submitted or consented its event), what this client saw before (its last event, and the report of the
+ * result it opened), and the clock (past `expiresAt` plus a grace period, the deletion must be attested).
  */
-import { canonicalBytes, canonicalize, fromBase64Url, verifyInclusion } from '@tenzro/crypto';
+import { canonicalBytes, canonicalize, equalBytes, fromBase64Url, verifyInclusion } from '@tenzro/crypto';
 import {
   AttestationError,
   ConsentRecordedPayload,
@@ -35,6 +41,8 @@ import {
   type AuditEvent,
   type AuditEventKind,
   type CheckOutcome,
+  type DeletionReason,
+  type MultiPartySession,
   type ResultReport,
   type SessionTerms,
   type SessionTrailResponse,
@@ -44,13 +52,22 @@ import {
   type VerificationCheck,
 } from '@tenzro/protocol';
 import type { z } from 'zod';
+import type { SessionMemory } from './store.js';
 import { compareTreeHeads, isConsistent, verifyTreeHeadSignature } from './tree-head.js';
+
+/**
+ * How long after `expiresAt` the host has to attest a session's deletion: the server's expiry timer fires
+ * at `expiresAt` and its sweep runs every 30 s; the rest is slack for an enclave that is briefly away.
+ */
+export const DELETION_GRACE_MS = 120_000;
 
 /** What the host returned and the caller knows, gathered before any check runs. */
 export interface SessionEvidence {
   sessionId: string;
-  /** The log's Ed25519 public key (pinned, or from the well-known route). */
+  /** The log's Ed25519 public key (pinned, or the first one this client saw at the host). */
   logPublicKey: Uint8Array;
+  /** Why the key the host serves now is not `logPublicKey` (a rotated key), if it is not. */
+  logKeyError?: string | undefined;
   trail: SessionTrailResponse;
   /** The last head of this log the client accepted, if any. */
   previousHead: SignedTreeHead | undefined;
@@ -61,6 +78,13 @@ export interface SessionEvidence {
   /** The session terms as the host returned them; `termsError` when it returned none. */
   terms: SessionTerms | undefined;
   termsError?: string | undefined;
+  /** The session as the host returned it (`GET /v1/sessions/:id`, fetched before the trail): its status and
+   *  who submitted and consented must each have their event in the trail. */
+  session?: MultiPartySession | undefined;
+  /** What this client remembered of the session before this verification (its AuditStore). */
+  remembered?: SessionMemory | undefined;
+  /** The time to judge expiry by (default: now). */
+  now?: Date | undefined;
   /** The party the caller acts for (undefined for a tenant without a party). */
   callerPartyId: string | undefined;
   /** The commitment the caller submitted, from its store or its own records. */
@@ -178,10 +202,22 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
   const results = eventsOf(entries, 'result_released', ResultReleasedPayload);
   const deletions = eventsOf(entries, 'deletion_attested', DeletionAttestedPayload);
   const has = (kind: AuditEventKind): boolean => entries.some((entry) => entry.event.kind === kind);
+  const first = (kind: AuditEventKind): TrailEntry | undefined => entries.find((entry) => entry.event.kind === kind);
   const result = results.events.length === 1 ? results.events[0] : undefined;
+  // The run's inputs were fixed when it started: consents and submissions count only before its first start.
+  const runStart = result
+    ? entries.find(
+        (e) => e.event.kind === 'run_started' && e.event.payload.runId === result.payload.runId && e.event.logIndex < result.event.logIndex,
+      )
+    : undefined;
+  const cutoff = runStart?.event.logIndex;
+  const noRunStart = (): Outcome => failed(`no run_started of ${result!.payload.runId} is logged before its result`);
+  const now = evidence.now ?? new Date();
+  const expiresAt = evidence.terms ? Date.parse(evidence.terms.expiresAt) : Number.NaN;
 
   const checks: Record<VerificationCheck, () => Outcome | Promise<Outcome>> = {
     tree_head_signature: () => {
+      if (evidence.logKeyError !== undefined) return failed(`log_key_mismatch: ${evidence.logKeyError}`);
       const logId = logIdOf(evidence.logPublicKey);
       if (head.logId !== logId) return failed(`the head names log ${head.logId}, not ${logId}`);
       return verifyTreeHeadSignature(trail.signedTreeHead, evidence.logPublicKey)
@@ -231,7 +267,36 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
         }
       }
       if (entries[0]!.event.kind !== 'session_created') return failed(`the trail starts with ${entries[0]!.event.kind}, not session_created`);
-      return passed(`sessionSeq 0..${entries.length - 1} without gaps, in log order`);
+      // What this client saw before: the trail may only have grown since.
+      const seen = evidence.remembered?.lastEvent;
+      if (seen) {
+        const current = entries[seen.sessionSeq];
+        if (!current) {
+          return failed(`this client saw event ${seen.sessionSeq} of the session before; the trail now ends at ${entries.length - 1}: events were dropped from its end`);
+        }
+        const leaf = decode(seen.leafHash);
+        if (leaf === undefined || !equalBytes(leaf, auditLeafHash(current.event))) {
+          return failed(`event ${seen.sessionSeq} of the session (logIndex ${current.event.logIndex}) is not the one this client saw before: the trail was rewritten`);
+        }
+      }
+      // What the host says happened must be in the trail.
+      const session = evidence.session;
+      if (session) {
+        const terminal = { completed: 'result_released', cancelled: 'session_cancelled', expired: 'session_expired' } as const;
+        const needed = terminal[session.status as keyof typeof terminal] as AuditEventKind | undefined;
+        if (needed && !has(needed)) return failed(`the host reports the session ${session.status}, but the trail has no ${needed} event`);
+        const logged = (kind: AuditEventKind, partyId: string): boolean =>
+          entries.some((e) => e.event.kind === kind && e.event.payload.partyId === partyId);
+        for (const partyId of session.dataSubmittedBy) {
+          if (!logged('data_submitted', partyId)) return failed(`the host reports that ${partyId} submitted data, but the trail has no data_submitted of it`);
+        }
+        for (const partyId of session.consentedBy) {
+          if (!logged('consent_recorded', partyId)) return failed(`the host reports that ${partyId} consented, but the trail has no consent_recorded of it`);
+        }
+      }
+      return passed(
+        `sessionSeq 0..${entries.length - 1} without gaps, in log order${seen ? `, extending the trail seen before (to ${seen.sessionSeq})` : ''}${session ? `, consistent with the reported status ${session.status}` : ''}`,
+      );
     },
 
     session_terms: () => {
@@ -273,18 +338,23 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
           return failed(`the consent of ${payload.partyId} at logIndex ${event.logIndex} does not verify under its roster key`);
         }
       }
-      // The enclave runs only on consented data: every included party must have consented before the release.
+      // The enclave runs only on consented data: every included party must have consented before the run.
+      if (result && cutoff === undefined) return noRunStart();
       for (const partyId of result?.payload.report.includedParties ?? []) {
         const before = consents.events.some(
-          (c) => c.payload.partyId === partyId && isFullConsent(c.payload.consent) && c.event.logIndex < result!.event.logIndex,
+          (c) => c.payload.partyId === partyId && isFullConsent(c.payload.consent) && c.event.logIndex < cutoff!,
         );
-        if (!before) return failed(`included party ${partyId} has no full consent logged before the result`);
+        if (!before) return failed(`included party ${partyId} has no full consent logged before the run started (and so before the result)`);
       }
       return passed(`${consents.events.length} consent signatures verify under the roster keys in the terms`);
     },
 
     result_report: () => {
       if (results.malformed) return failed(results.malformed);
+      const openedBefore = evidence.remembered?.reportHash;
+      if (openedBefore !== undefined && !results.events.some((r) => r.payload.reportHash === openedBefore)) {
+        return failed(`this client opened a result with reportHash ${openedBefore}, but the trail has no result_released with it`);
+      }
       if (results.events.length === 0) return notApplicable('no result was released');
       if (!result) return failed(`${results.events.length} results were released for one session`);
       const { report } = result.payload;
@@ -295,6 +365,17 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
         return failed('the event and its report list different included parties');
       }
       if (report.participantCount !== report.includedParties.length) return failed('participantCount differs from includedParties');
+      const terms = evidence.terms;
+      if (terms === undefined) return failed('no terms to check the report against');
+      if (report.modelId !== terms.modelId || report.modelDigest !== terms.modelDigest) {
+        return failed(`the report names model ${report.modelId} (${report.modelDigest}), the terms ${terms.modelId} (${terms.modelDigest})`);
+      }
+      const outsider = report.includedParties.find((partyId) => !terms.participants.some((p) => p.partyId === partyId));
+      if (outsider !== undefined) return failed(`the report includes ${outsider}, who is not a participant in the terms`);
+      if (new Set(report.includedParties).size !== report.includedParties.length) return failed('the report lists an included party twice');
+      if (report.includedParties.length < terms.dataPolicy.minParticipants) {
+        return failed(`the report includes ${report.includedParties.length} parties, the terms require at least ${terms.dataPolicy.minParticipants}`);
+      }
       const opened = evidence.openedResult;
       if (opened && 'error' in opened) return failed(`the result sealed to this party could not be opened: ${opened.error}`);
       if (opened && canonicalize(opened.report) !== canonicalize(report)) {
@@ -318,9 +399,10 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
       if (submissions.malformed) return failed(submissions.malformed);
       const { report } = result.payload;
       const included: { partyId: string; commitment: string }[] = [];
+      if (cutoff === undefined) return noRunStart();
       for (const partyId of report.includedParties) {
-        const logged = submissions.events.filter((s) => s.payload.partyId === partyId && s.event.logIndex < result.event.logIndex);
-        if (logged.length !== 1) return failed(`included party ${partyId} has ${logged.length} data_submitted events before the result`);
+        const logged = submissions.events.filter((s) => s.payload.partyId === partyId && s.event.logIndex < cutoff);
+        if (logged.length !== 1) return failed(`included party ${partyId} has ${logged.length} data_submitted events before the run started`);
         included.push({ partyId, commitment: logged[0]!.payload.commitment });
       }
       const computed = aggregatedDataHash(included);
@@ -354,7 +436,7 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
       if (result.payload.report.includedParties.includes(partyId)) {
         return passed('the logged commitment is this party\'s, and the party is among the included parties');
       }
-      const cutoff = entries.find((e) => e.event.kind === 'run_started')?.event.logIndex ?? result.event.logIndex;
+      if (cutoff === undefined) return noRunStart();
       const consentedInTime = consents.events.some(
         (c) => c.payload.partyId === partyId && isFullConsent(c.payload.consent) && c.event.logIndex < cutoff,
       );
@@ -366,15 +448,37 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
     deletion_statement: async () => {
       if (deletions.malformed) return failed(deletions.malformed);
       const retentionDeletes = result !== undefined && evidence.terms?.dataPolicy.retentionPolicy === 'delete_after_inference';
+      // Past expiry every session's key is destroyed (open ones expire, retained results are shredded).
+      const overdue = now.getTime() > expiresAt + DELETION_GRACE_MS;
       const expected =
-        retentionDeletes || has('session_cancelled') || has('session_expired') || has('key_destroyed') || has('data_destroyed');
+        retentionDeletes || overdue || has('session_cancelled') || has('session_expired') || has('key_destroyed') || has('data_destroyed');
       if (deletions.events.length === 0) {
-        return expected ? failed('the session\'s data was to be destroyed, but no deletion_attested event is logged') : notApplicable('nothing was destroyed yet');
+        if (!expected) return notApplicable('nothing was destroyed yet');
+        return failed(
+          overdue && !retentionDeletes
+            ? `the session expired at ${evidence.terms!.expiresAt}, but no deletion_attested event is logged`
+            : 'the session\'s data was to be destroyed, but no deletion_attested event is logged',
+        );
       }
+      // The statement's reason must be the session's end, and the deletion must follow it in the log.
+      const cancelled = first('session_cancelled');
+      const expired = first('session_expired');
+      let terminal: { entry: TrailEntry; reason: DeletionReason } | undefined;
+      if (cancelled) terminal = { entry: cancelled, reason: 'cancelled' };
+      else if (expired) terminal = { entry: expired, reason: 'expired' };
+      else if (result) terminal = { entry: result.entry, reason: retentionDeletes ? 'delete_after_inference' : 'expired' };
       const destroyed: string[] = [];
       for (const { event, payload } of deletions.events) {
         const { statement } = payload;
         if (statement.sessionId !== sessionId) return failed(`the deletion statement at logIndex ${event.logIndex} is for ${statement.sessionId}`);
+        if (!terminal) return failed(`a deletion is attested at logIndex ${event.logIndex}, but the trail has no result, cancellation or expiry it follows`);
+        const { entry, reason } = terminal;
+        if (statement.reason !== reason) {
+          return failed(`the deletion statement at logIndex ${event.logIndex} gives reason ${statement.reason}, but the session ended with ${entry.event.kind} (reason ${reason})`);
+        }
+        if (event.logIndex <= entry.event.logIndex) {
+          return failed(`the deletion at logIndex ${event.logIndex} is logged before the ${entry.event.kind} at logIndex ${entry.event.logIndex} it follows`);
+        }
         const problem = await checkLoggedAttestation(payload.attestation, undefined, trust, { userData: deletionStatementDigest(statement) });
         if (problem) return failed(`deletion_attested at logIndex ${event.logIndex}: ${problem}`);
         destroyed.push(...statement.destroyed.ciphertexts);

@@ -3,6 +3,10 @@
  * and to tenants owning a party on its roster; to everyone else it does not exist (404, never 403). The
  * acting party is the `X-Tenzro-Party-Id` header (it must belong to the caller's tenant) or, without it,
  * the caller tenant's only party on the roster.
+ *
+ * Every refusal of an existing session is a leaf of the session's trail (issue 3: every refused access):
+ * an outsider's 404 (`code: not_found`) and a header naming another tenant's party (403, `forbidden`). The
+ * outsider's answer is the same as for a session that does not exist; only the session's parties see it.
  */
 import { SessionTerms, TenzroError, tenantOfParty } from '@tenzro/protocol';
 import type { SessionRole } from '@tenzro/protocol';
@@ -44,13 +48,44 @@ export function isVisibleTo(row: SessionsTable, terms: SessionTerms, tenantId: s
   return row.tenant_id === tenantId || rosterPartyIds(terms).some((p) => tenantOfParty(p) === tenantId);
 }
 
-/** Loads a session the caller may see, or refuses with 404 whether it exists or not. */
-export async function loadVisible(db: Executor, actor: Actor, sessionId: string): Promise<LoadedSession> {
+/**
+ * Loads a session the caller may see, or refuses with 404 whether it exists or not; a header naming another
+ * tenant's party is 403. A refusal of an existing session is logged (in its own transaction).
+ */
+export async function loadVisible(
+  db: Executor,
+  actor: Actor,
+  sessionId: string,
+  at: string = new Date().toISOString(),
+): Promise<LoadedSession> {
   const row = await findSession(db, sessionId);
   if (!row) throw notFound();
   const terms = parseTerms(row);
-  if (!isVisibleTo(row, terms, actor.tenantId)) throw notFound();
+  if (!isVisibleTo(row, terms, actor.tenantId)) {
+    await logRefusal(db, actor, sessionId, 'not_found', at);
+    throw notFound();
+  }
+  if (actor.partyHeader !== undefined && tenantOfParty(actor.partyHeader) !== actor.tenantId) {
+    await logRefusal(db, actor, sessionId, 'forbidden', at);
+    throw foreignParty(actor);
+  }
   return { row, terms };
+}
+
+function foreignParty(actor: Actor): TenzroError {
+  return new TenzroError('forbidden', `tenant ${actor.tenantId} may not act for ${actor.partyHeader}`);
+}
+
+/** An access_denied leaf with the refusal's code only: no party is named (the caller acts for none). */
+async function logRefusal(db: Executor, actor: Actor, sessionId: string, code: 'not_found' | 'forbidden', at: string): Promise<void> {
+  await appendAudit(db, {
+    sessionId,
+    type: 'access_denied',
+    actorTenant: actor.tenantId,
+    actorParty: null,
+    payload: { code },
+    at,
+  });
 }
 
 /**
@@ -59,9 +94,7 @@ export async function loadVisible(db: Executor, actor: Actor, sessionId: string)
  */
 export function actingParty(actor: Actor, terms: SessionTerms): string | undefined {
   if (actor.partyHeader !== undefined) {
-    if (tenantOfParty(actor.partyHeader) !== actor.tenantId) {
-      throw new TenzroError('forbidden', `tenant ${actor.tenantId} may not act for ${actor.partyHeader}`);
-    }
+    if (tenantOfParty(actor.partyHeader) !== actor.tenantId) throw foreignParty(actor);
     return actor.partyHeader;
   }
   const own = rosterPartyIds(terms).filter((p) => tenantOfParty(p) === actor.tenantId);

@@ -56,7 +56,7 @@ export function logRoutes(ctx: Context): AnyRouteSpec[] {
       auth: 'tenant',
       query: ConsistencyQuery,
       responses: { 200: ConsistencyResponse },
-      errors: [],
+      errors: ['invalid_request'],
       handle: async ({ query }) => ({ status: 200, body: await ctx.log.consistency(query.from, query.to) }),
     }),
     defineRoute({
