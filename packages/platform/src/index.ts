@@ -5,7 +5,9 @@ export { MultiPartyAi, DEFAULT_RUN_TIMEOUT_MS, verifySessionRecord } from './ai.
 export {
   AuditClient,
   AuditLogError,
+  AUDIT_STORE_METHODS,
   AuditStoreError,
+  DELETION_GRACE_MS,
   FileAuditStore,
   MemoryAuditStore,
   compareTreeHeads,
@@ -17,6 +19,7 @@ export type {
   AuditLogErrorCode,
   AuditStore,
   EvidenceTrust,
+  SessionMemory,
   SessionEvidence,
   TreeHeadComparison,
   VerifySessionOptions,

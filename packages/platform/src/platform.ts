@@ -16,7 +16,7 @@ import {
 } from '@tenzro/protocol';
 import { MultiPartyAi } from './ai.js';
 import { AuditClient } from './audit/client.js';
-import { MemoryAuditStore, type AuditStore } from './audit/store.js';
+import { AUDIT_STORE_METHODS, MemoryAuditStore, type AuditStore } from './audit/store.js';
 import { loadDefaultPartyKeyFile, loadDevCredentials, readEnv, type DevCredentialsFile } from './defaults.js';
 import { HttpClient, segment, type FetchLike } from './http.js';
 import { openPartyKeys, parsePartyKeyFile, type PartyIdentity, type PartyKeys } from './identity.js';
@@ -67,10 +67,9 @@ function requireString(value: unknown, name: string): string {
 
 function auditStoreOption(store: unknown): AuditStore {
   if (store === undefined) return new MemoryAuditStore();
-  const methods = ['getTreeHead', 'putTreeHead', 'getCommitment', 'putCommitment'] as const;
-  if (typeof store !== 'object' || store === null || methods.some((m) => typeof (store as Record<string, unknown>)[m] !== 'function')) {
-    throw new TypeError(`options.auditStore must be an AuditStore (${methods.join(', ')})`);
-  }
+  if (typeof store !== 'object' || store === null) throw new TypeError('options.auditStore must be an AuditStore object');
+  const missing = AUDIT_STORE_METHODS.filter((m) => typeof (store as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) throw new TypeError(`options.auditStore must be an AuditStore: missing ${missing.join(', ')}`);
   return store as AuditStore;
 }
 
@@ -181,6 +180,8 @@ export class TenzroPlatform {
       trust,
       party: () => this.#party,
       recordCommitment: (sessionId, partyId, commitment) => auditStore.putCommitment(sessionId, partyId, commitment),
+      // A result this client opened must stay in the log: verifySession fails if the host later hides it.
+      recordReport: (sessionId, reportHash) => auditStore.putSessionMemory(sessionId, { reportHash }),
     });
     this.audit = new AuditClient({
       http: this.#http,

@@ -4,8 +4,9 @@ import { loadVisible, type Actor, type LoadedSession } from './access.js';
 import { enforceExpiry, isOverdue } from './lifecycle.js';
 
 export async function loadCurrent(ctx: Context, actor: Actor, sessionId: string): Promise<LoadedSession> {
-  const loaded = await loadVisible(ctx.db, actor, sessionId);
-  if (!isOverdue(loaded.row, nowIso(ctx))) return loaded;
+  const at = nowIso(ctx);
+  const loaded = await loadVisible(ctx.db, actor, sessionId, at);
+  if (!isOverdue(loaded.row, at)) return loaded;
   await enforceExpiry(ctx, sessionId);
-  return loadVisible(ctx.db, actor, sessionId);
+  return loadVisible(ctx.db, actor, sessionId, nowIso(ctx));
 }
