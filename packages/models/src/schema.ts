@@ -2,6 +2,7 @@
 // enforces the same rules plus what JSON Schema cannot say (unique transactionId, a real calendar
 // date). Error messages name the record index and the field, never the value.
 import type { DataSchema, TransactionRecord, ValidationError, ValidationResult } from './types.js';
+import { ISO_3166_ALPHA2_COUNTRIES, ISO_4217_CURRENCIES } from './iso-codes.js';
 
 export const TRANSACTION_RECORDS_V1 = 'transaction_records_v1';
 export const MAX_RECORDS = 1_000_000;
@@ -63,11 +64,11 @@ export const TRANSACTION_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown
       counterpartyAccountId: { ...idString },
       counterpartyBank: { ...idString, description: "Tenant id of a participating bank (e.g. 'bankB') or another code." },
       amount: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AMOUNT },
-      currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 alphabetic code.' },
+      currency: { type: 'string', enum: [...ISO_4217_CURRENCIES], description: 'ISO 4217 alphabetic code.' },
       direction: { enum: [...DIRECTIONS] },
       timestamp: { type: 'string', pattern: TIMESTAMP_PATTERN, description: 'ISO 8601 date-time; no zone means UTC.' },
       channel: { enum: [...CHANNELS] },
-      country: { type: 'string', pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code.' },
+      country: { type: 'string', enum: [...ISO_3166_ALPHA2_COUNTRIES], description: 'ISO 3166-1 alpha-2 code.' },
       label: { enum: [...LABELS] },
     },
   },
@@ -165,9 +166,13 @@ function scanTransactionRecords(value: unknown, copy: boolean): ValidationResult
     }
     if (item.currency !== undefined && (typeof item.currency !== 'string' || !CURRENCY_RE.test(item.currency))) {
       fail('currency', 'must be an ISO 4217 code of three uppercase letters');
+    } else if (typeof item.currency === 'string' && !ISO_4217_CURRENCIES.has(item.currency)) {
+      fail('currency', 'is not an ISO 4217 currency code');
     }
     if (item.country !== undefined && (typeof item.country !== 'string' || !COUNTRY_RE.test(item.country))) {
       fail('country', 'must be an ISO 3166-1 alpha-2 code of two uppercase letters');
+    } else if (typeof item.country === 'string' && !ISO_3166_ALPHA2_COUNTRIES.has(item.country)) {
+      fail('country', 'is not an assigned ISO 3166-1 alpha-2 country code');
     }
     if (item.direction !== undefined && !(DIRECTIONS as readonly unknown[]).includes(item.direction)) {
       fail('direction', `must be one of ${DIRECTIONS.join(', ')}`);

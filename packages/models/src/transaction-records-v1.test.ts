@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ERRORS, MAX_RECORDS, TRANSACTION_RECORDS_V1, getDataSchema, listDataSchemas, type TransactionRecord } from './index.js';
 import { parseTimestamp } from './schema.js';
+import { ISO_3166_ALPHA2_COUNTRIES, ISO_4217_CURRENCIES } from './iso-codes.js';
 
 const schema = getDataSchema(TRANSACTION_RECORDS_V1)!;
 
@@ -141,4 +142,30 @@ describe('timestamps (ISO 8601)', () => {
     'rejects %s',
     (text) => expect(parseTimestamp(text)).toBeNaN(),
   );
+});
+
+describe('ISO code lists', () => {
+  it('accepts real currency and country codes and refuses well-formed codes that are not assigned', () => {
+    const ok = schema.validate([valid({ currency: 'CHF', country: 'LI' }), valid({ transactionId: 'tx-2', currency: 'JPY', country: 'JP' })]);
+    expect(ok.ok).toBe(true);
+    const bad = schema.validate([
+      valid({ currency: 'XYZ' }),
+      valid({ transactionId: 'tx-2', country: 'UK' }),
+      valid({ transactionId: 'tx-3', country: 'ZZ' }),
+    ]);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.errors).toEqual([
+      { index: 0, field: 'currency', message: 'is not an ISO 4217 currency code' },
+      { index: 1, field: 'country', message: 'is not an assigned ISO 3166-1 alpha-2 country code' },
+      { index: 2, field: 'country', message: 'is not an assigned ISO 3166-1 alpha-2 country code' },
+    ]);
+  });
+
+  it('holds the 249 assigned ISO 3166-1 elements', () => {
+    expect(ISO_3166_ALPHA2_COUNTRIES.size).toBe(249);
+    for (const code of ['DE', 'GB', 'US', 'CH', 'AX', 'SS', 'BQ']) expect(ISO_3166_ALPHA2_COUNTRIES.has(code)).toBe(true);
+    for (const code of ['UK', 'EU', 'XK', 'ZZ', 'YU']) expect(ISO_3166_ALPHA2_COUNTRIES.has(code)).toBe(false);
+    for (const code of ['EUR', 'USD', 'GBP', 'CHF', 'XOF', 'XAU']) expect(ISO_4217_CURRENCIES.has(code)).toBe(true);
+  });
 });
