@@ -35,6 +35,7 @@ import {
   CONTRIBUTION_TYPE,
   ConsentFlags,
   ConsentResponse,
+  ConsentRevocationResponse,
   CreateSessionRequest,
   FULL_CONSENT,
   HEADER_COMMITMENT,
@@ -439,6 +440,19 @@ export class MultiPartyAi {
     const flags = ConsentFlags.parse(consent);
     const signature = signConsentStatement(sessionId, party.signingPrivateKey, flags);
     return this.submitSessionConsent({ sessionId, consent: flags, signature });
+  }
+
+  /**
+   * Revokes the SDK party's consent before the run (DELETE /consents): the host deletes its submitted data
+   * and the party is excluded (the run fails if fewer than `minParticipants` remain). 409 after the run started.
+   */
+  async revokeSessionConsent(sessionId: string): Promise<ConsentRevocationResponse> {
+    const path = sessionPath(sessionId, '/consents');
+    await this.#party();
+    const revoked = await this.#http.request('DELETE', path, ConsentRevocationResponse);
+    // Its data is gone, so a later result need not include it.
+    if (revoked.submissionDeleted) this.#submitted.delete(sessionId);
+    return revoked;
   }
 
   /**

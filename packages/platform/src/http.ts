@@ -53,7 +53,7 @@ export class HttpClient {
   }
 
   /** Sends one request and parses the reply body with `schema`. */
-  async request<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
+  async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
     const headers: Record<string, string> = { ...this.#headers, ...options.headers };
     let body: BodyInit | undefined;
     if (options.bytes !== undefined) {

@@ -13,6 +13,7 @@
  *   GET  /v1/sessions/:sessionId/key              getSessionKey
  *   POST /v1/sessions/:sessionId/data             submitSessionData (body: the envelope, octet-stream)
  *   POST /v1/sessions/:sessionId/consents         submitSessionConsent
+ *   DELETE /v1/sessions/:sessionId/consents       revokeSessionConsent (before the run; deletes the party's data)
  *   POST /v1/sessions/:sessionId/runs             runMultiPartyInference (202, a job)
  *   GET  /v1/sessions/:sessionId/runs/:runId      run status
  *   GET  /v1/sessions/:sessionId/result           the sealed result for the acting party
@@ -179,6 +180,16 @@ export const ConsentResponse = z.strictObject({
   status: SessionStatusValue,
 });
 export type ConsentResponse = z.infer<typeof ConsentResponse>;
+
+/** A revoked consent: the party is excluded and its submission (if any) deleted; `status` is re-derived. */
+export const ConsentRevocationResponse = z.strictObject({
+  sessionId: SessionId,
+  partyId: PartyId,
+  revokedAt: z.string(),
+  submissionDeleted: z.boolean(),
+  status: SessionStatusValue,
+});
+export type ConsentRevocationResponse = z.infer<typeof ConsentRevocationResponse>;
 
 export const RunRequest = z.strictObject({
   prompt: z.string().max(20_000),

@@ -36,6 +36,7 @@ export const AuditEventKind = z.enum([
   'access_denied',
   'party_registered',
   'tenant_created',
+  'consent_revoked',
 ]);
 export type AuditEventKind = z.infer<typeof AuditEventKind>;
 

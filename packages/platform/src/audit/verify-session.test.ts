@@ -365,6 +365,34 @@ describe('consent_signatures', () => {
   });
 });
 
+describe('consent_revoked', () => {
+  it('a revoked consent no longer counts: the host may drop the party, and may not claim it still consents', async () => {
+    const trail = await makeTrail('submitted');
+    const bankB = trail.fixture.bankB.partyId;
+    trail.log.append('consent_revoked', trail.sessionId, { partyId: bankB, submissionDeleted: true, ciphertextHash: trail.ciphertextHashes[bankB] }, bankB);
+    Object.assign(trail.fixture.session, { status: 'awaiting_consent', dataSubmittedBy: [trail.fixture.bankA.partyId], consentedBy: [trail.fixture.bankA.partyId] });
+    const verdict = await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId);
+    expect(outcome(verdict, 'trail_complete').status, outcome(verdict, 'trail_complete').detail).toBe('passed');
+    expect(outcome(verdict, 'consent_signatures').status).toBe('passed');
+
+    trail.fixture.session.consentedBy = [trail.fixture.bankA.partyId, bankB];
+    expectFirstFailure(
+      await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+      'trail_complete',
+      /party::bankB::treasury consented, but .* not revoked/,
+    );
+
+    // A run that includes the party after its revocation fails consent_signatures.
+    trail.fixture.session.consentedBy = [trail.fixture.bankA.partyId];
+    await trail.release(trail.report);
+    expectFirstFailure(
+      await trail.platform(trail.fixture.regulator).audit.verifySession(trail.sessionId),
+      'consent_signatures',
+      /party::bankB::treasury has no full consent .* or revoked it/,
+    );
+  });
+});
+
 describe('result_report', () => {
   it('fails when the logged reportHash does not match the report', async () => {
     const trail = await makeTrail('submitted');

@@ -201,6 +201,16 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
   const consents = eventsOf(entries, 'consent_recorded', ConsentRecordedPayload);
   const results = eventsOf(entries, 'result_released', ResultReleasedPayload);
   const deletions = eventsOf(entries, 'deletion_attested', DeletionAttestedPayload);
+  // A consent counts at a point of the log when it was recorded before it and not revoked since.
+  const revocations = entries.filter((e) => e.event.kind === 'consent_revoked');
+  const consentHolds = (partyId: string, before: number): boolean =>
+    consents.events.some(
+      (c) =>
+        c.payload.partyId === partyId &&
+        isFullConsent(c.payload.consent) &&
+        c.event.logIndex < before &&
+        !revocations.some((r) => r.event.payload.partyId === partyId && r.event.logIndex > c.event.logIndex && r.event.logIndex < before),
+    );
   const has = (kind: AuditEventKind): boolean => entries.some((entry) => entry.event.kind === kind);
   const first = (kind: AuditEventKind): TrailEntry | undefined => entries.find((entry) => entry.event.kind === kind);
   const result = results.events.length === 1 ? results.events[0] : undefined;
@@ -291,7 +301,9 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
           if (!logged('data_submitted', partyId)) return failed(`the host reports that ${partyId} submitted data, but the trail has no data_submitted of it`);
         }
         for (const partyId of session.consentedBy) {
-          if (!logged('consent_recorded', partyId)) return failed(`the host reports that ${partyId} consented, but the trail has no consent_recorded of it`);
+          if (!consentHolds(partyId, Number.POSITIVE_INFINITY)) {
+            return failed(`the host reports that ${partyId} consented, but the trail has no consent_recorded of it that was not revoked`);
+          }
         }
       }
       return passed(
@@ -341,10 +353,9 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
       // The enclave runs only on consented data: every included party must have consented before the run.
       if (result && cutoff === undefined) return noRunStart();
       for (const partyId of result?.payload.report.includedParties ?? []) {
-        const before = consents.events.some(
-          (c) => c.payload.partyId === partyId && isFullConsent(c.payload.consent) && c.event.logIndex < cutoff!,
-        );
-        if (!before) return failed(`included party ${partyId} has no full consent logged before the run started (and so before the result)`);
+        if (!consentHolds(partyId, cutoff!)) {
+          return failed(`included party ${partyId} has no full consent logged before the run started (and so before the result), or revoked it`);
+        }
       }
       return passed(`${consents.events.length} consent signatures verify under the roster keys in the terms`);
     },
@@ -437,12 +448,10 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
         return passed('the logged commitment is this party\'s, and the party is among the included parties');
       }
       if (cutoff === undefined) return noRunStart();
-      const consentedInTime = consents.events.some(
-        (c) => c.payload.partyId === partyId && isFullConsent(c.payload.consent) && c.event.logIndex < cutoff,
-      );
+      const consentedInTime = consentHolds(partyId, cutoff);
       return consentedInTime && submission.event.logIndex < cutoff
         ? failed(`${partyId} submitted and consented before the run but is not among the included parties`)
-        : passed(`${partyId} is not included: it had not both submitted and consented when the run started`);
+        : passed(`${partyId} is not included: it had not both submitted and consented (unrevoked) when the run started`);
     },
 
     deletion_statement: async () => {

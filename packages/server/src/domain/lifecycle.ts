@@ -36,8 +36,22 @@ export interface SessionFacts extends ProgressFacts {
   consents: ConsentsTable[];
 }
 
+/**
+ * A submission withdrawn by a revoked consent is deleted before the session is: while the session key is
+ * kept every deleted submission is withdrawn; once it is shredded, those deleted before the shredding.
+ * Withdrawn submissions do not count as submitted.
+ */
+async function countedSubmissions(db: Executor, sessionId: string): Promise<SubmissionsTable[]> {
+  const all = await submissionsOf(db, sessionId);
+  if (all.every((s) => s.deleted_at === null)) return all;
+  const session = await findSession(db, sessionId);
+  if (session && session.sealed_key !== null) return all.filter((s) => s.deleted_at === null);
+  const shreddedAt = all.reduce((latest, s) => (s.deleted_at !== null && s.deleted_at > latest ? s.deleted_at : latest), '');
+  return all.filter((s) => s.deleted_at === null || s.deleted_at >= shreddedAt);
+}
+
 export async function factsOf(db: Executor, sessionId: string, terms: SessionTerms): Promise<SessionFacts> {
-  const submissions = await submissionsOf(db, sessionId);
+  const submissions = await countedSubmissions(db, sessionId);
   const consents = await consentsOf(db, sessionId);
   return {
     participants: terms.participants.map((p) => p.partyId),

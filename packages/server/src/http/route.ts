@@ -42,7 +42,7 @@ export interface RouteSpec<
   H extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
 > {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Fastify path syntax (`/v1/sessions/:sessionId`). */
   url: string;
   operationId: string;

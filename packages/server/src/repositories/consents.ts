@@ -18,3 +18,9 @@ export async function findConsent(db: Executor, sessionId: string, partyId: stri
 export async function consentsOf(db: Executor, sessionId: string): Promise<ConsentsTable[]> {
   return db.selectFrom('consents').selectAll().where('session_id', '=', sessionId).orderBy('party_id').execute();
 }
+
+/** Deletes a participant's consent (a revocation); returns whether one was there. */
+export async function deleteConsent(db: Executor, sessionId: string, partyId: string): Promise<boolean> {
+  const result = await db.deleteFrom('consents').where('session_id', '=', sessionId).where('party_id', '=', partyId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -71,3 +71,22 @@ export async function deletedBlobHashes(db: Executor): Promise<string[]> {
     .execute();
   return rows.map((r) => r.blob_hash);
 }
+
+/** Marks one party's live submission deleted (a revoked consent); returns it, or undefined if none was live. */
+export async function markPartySubmissionDeleted(
+  db: Executor,
+  sessionId: string,
+  partyId: string,
+  at: string,
+): Promise<SubmissionsTable | undefined> {
+  const live = await db
+    .selectFrom('submissions')
+    .selectAll()
+    .where('session_id', '=', sessionId)
+    .where('party_id', '=', partyId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!live) return undefined;
+  await db.updateTable('submissions').set({ deleted_at: at }).where('id', '=', live.id).execute();
+  return live;
+}

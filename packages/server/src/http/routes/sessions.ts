@@ -2,6 +2,7 @@
 import {
   CancelSessionRequest,
   ConsentResponse,
+  ConsentRevocationResponse,
   CreateSessionRequest,
   JoinLookupResponse,
   JoinParams,
@@ -20,7 +21,7 @@ import {
 } from '@tenzro/protocol';
 import type { Context } from '../../context.js';
 import { cancelSession } from '../../domain/cancel.js';
-import { submitConsent } from '../../domain/consents.js';
+import { revokeConsent, submitConsent } from '../../domain/consents.js';
 import { getSealedResult } from '../../domain/results.js';
 import { getRun, requestRun } from '../../domain/runs.js';
 import {
@@ -147,6 +148,17 @@ export function sessionRoutes(ctx: Context): AnyRouteSpec[] {
       responses: { 201: ConsentResponse },
       errors: ['not_found', 'forbidden', 'already_consented', 'consent_signature_invalid', 'run_in_progress', 'session_expired', 'session_cancelled'],
       handle: async ({ actor, params, body }) => ({ status: 201, body: await submitConsent(ctx, actor, params.sessionId, body) }),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v1/sessions/:sessionId/consents',
+      operationId: 'revokeSessionConsent',
+      summary: 'Revoke the acting participant’s consent before the run; its submitted data is deleted',
+      auth: 'tenant',
+      params: SessionIdParams,
+      responses: { 200: ConsentRevocationResponse },
+      errors: ['not_found', 'forbidden', 'conflict', 'run_in_progress', 'session_completed', 'session_expired', 'session_cancelled'],
+      handle: async ({ actor, params }) => ({ status: 200, body: await revokeConsent(ctx, actor, params.sessionId) }),
     }),
     defineRoute({
       method: 'POST',
