@@ -57,6 +57,18 @@ export const EnclaveRequest = z.discriminatedUnion('op', [
     consents: z.array(ChannelConsent),
     prompt: z.string().max(20_000),
     parameters: InferenceParameters,
+    /**
+     * secure_aggregation sessions only (docs/secure-aggregation.md): `submissions` are the included parties'
+     * masked inputs; these are the relayed stage messages, checked again by the enclave, and the survivors'
+     * unmask envelopes (sealed to the session key), from which it removes the masks.
+     */
+    secagg: z
+      .strictObject({
+        advertisements: z.array(z.unknown()).max(10_000),
+        shareKeys: z.array(z.unknown()).max(10_000),
+        unmask: z.array(z.strictObject({ partyId: PartyId, blobPath: z.string().min(1) })).max(10_000),
+      })
+      .optional(),
   }),
   /**
    * Crypto-shreds the session key and attests it (issue 3): the reply carries a DeletionStatement and an

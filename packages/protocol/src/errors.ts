@@ -31,6 +31,14 @@ export const ERROR_STATUS = {
   consent_signature_invalid: 422,
   submission_rejected: 422,
   duplicate_submission: 422,
+  /** A plain data upload on a secure_aggregation session: the party must use contribute (masked statistics). */
+  secure_aggregation_required: 422,
+  /** A secure-aggregation stage message the host refused (signature, session, roster, stage, duplicate). */
+  secagg_rejected: 422,
+  /** The stage this message belongs to is not open (closed, or not started yet). */
+  secagg_stage_closed: 409,
+  /** Fewer than `threshold` parties remained at a stage: nothing can be unmasked. */
+  secagg_below_threshold: 422,
   rate_limited: 429,
   internal_error: 500,
   enclave_unavailable: 503,

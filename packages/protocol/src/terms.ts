@@ -25,10 +25,20 @@ export const FederatedConfig = z.strictObject({
 });
 export type FederatedConfig = z.infer<typeof FederatedConfig>;
 
-export const SecureAggConfig = z.strictObject({
+/** The product doc's `secureAggConfig`; `differentialPrivacy` is ours (defaults to ε = 1, δ = 1e-5 with noise). */
+export const SecureAggConfigInput = z.strictObject({
   threshold: z.number().int(),
   noiseAddition: z.boolean(),
+  differentialPrivacy: z.strictObject({ epsilon: DifferentialPrivacy.shape.epsilon, delta: DifferentialPrivacy.shape.delta }).optional(),
 });
+
+/** Normalised: the DP target is present exactly when noiseAddition is on. */
+export const SecureAggConfig = z.strictObject({
+  threshold: z.number().int().min(2),
+  noiseAddition: z.boolean(),
+  differentialPrivacy: z.strictObject({ epsilon: DifferentialPrivacy.shape.epsilon, delta: DifferentialPrivacy.shape.delta }).optional(),
+});
+export type SecureAggConfig = z.infer<typeof SecureAggConfig>;
 
 export const MpcConfig = z.strictObject({
   protocol: z.literal('shamir_secret_sharing'),
@@ -56,7 +66,7 @@ export const DataPolicyInput = z.strictObject({
         .optional(),
     })
     .optional(),
-  secureAggConfig: SecureAggConfig.optional(),
+  secureAggConfig: SecureAggConfigInput.optional(),
   mpcConfig: MpcConfig.optional(),
 });
 export type DataPolicyInput = z.infer<typeof DataPolicyInput>;
@@ -124,14 +134,46 @@ export function normalizeDataPolicy(input: DataPolicyInput | undefined, particip
     throw new DataPolicyError(`dataPolicy.federatedConfig is only valid with aggregationMethod 'federated'`);
   }
   if (aggregationMethod === 'secure_aggregation') {
-    if (!policy.secureAggConfig) throw new DataPolicyError('dataPolicy.secureAggConfig is required for secure_aggregation');
-    normalized.secureAggConfig = policy.secureAggConfig;
+    normalized.secureAggConfig = normalizeSecureAggConfig(policy.secureAggConfig, participantCount, minParticipants);
+  } else if (policy.secureAggConfig) {
+    throw new DataPolicyError(`dataPolicy.secureAggConfig is only valid with aggregationMethod 'secure_aggregation'`);
   }
   if (aggregationMethod === 'mpc') {
     if (!policy.mpcConfig) throw new DataPolicyError('dataPolicy.mpcConfig is required for mpc');
     normalized.mpcConfig = policy.mpcConfig;
   }
   return normalized;
+}
+
+/**
+ * Secure aggregation needs 2 ≤ threshold ≤ participants and threshold > participants / 2: with a
+ * majority threshold no two disjoint groups of survivors exist, so a host cannot tell two groups two
+ * different stories about who dropped (Bonawitz et al. §6). minParticipants below threshold could never
+ * run, so it is refused too.
+ */
+function normalizeSecureAggConfig(config: z.infer<typeof SecureAggConfigInput> | undefined, participants: number, minParticipants: number): SecureAggConfig {
+  if (!config) throw new DataPolicyError('dataPolicy.secureAggConfig is required for secure_aggregation');
+  const { threshold, noiseAddition } = config;
+  if (threshold < 2) throw new DataPolicyError(`dataPolicy.secureAggConfig.threshold must be at least 2, got ${threshold}`);
+  if (threshold > participants) {
+    throw new DataPolicyError(`dataPolicy.secureAggConfig.threshold (${threshold}) is above the number of participants (${participants})`);
+  }
+  if (threshold * 2 <= participants) {
+    throw new DataPolicyError(
+      `dataPolicy.secureAggConfig.threshold (${threshold}) must be more than half the participants (${participants}): a host could otherwise unmask two disjoint groups`,
+    );
+  }
+  if (minParticipants < threshold) {
+    throw new DataPolicyError(`dataPolicy.minParticipants (${minParticipants}) is below secureAggConfig.threshold (${threshold}): such a run could never unmask`);
+  }
+  if (!noiseAddition && config.differentialPrivacy) {
+    throw new DataPolicyError('dataPolicy.secureAggConfig.differentialPrivacy needs noiseAddition: true');
+  }
+  return {
+    threshold,
+    noiseAddition,
+    ...(noiseAddition ? { differentialPrivacy: config.differentialPrivacy ?? { epsilon: DEFAULT_FEDERATED_CONFIG.differentialPrivacy.epsilon, delta: DEFAULT_FEDERATED_CONFIG.differentialPrivacy.delta } } : {}),
+  };
 }
 
 export const RosterParticipant = z.strictObject({
