@@ -26,3 +26,15 @@ export {
   type UserPrivacyOptions,
 } from './dp-sgd.js';
 export { sampleGaussian, sampleGaussianVector, type UniformSource } from './gaussian.js';
+export {
+  MAX_SKELLAM_VARIANCE,
+  SKELLAM_RDP_ORDERS,
+  calibrateSkellam,
+  sampleSkellam,
+  skellamEpsilon,
+  skellamRdp,
+  type CalibrateSkellamOptions,
+  type CalibratedSkellam,
+  type SkellamEpsilonOptions,
+  type SkellamRdpOptions,
+} from './skellam.js';
