@@ -137,21 +137,39 @@ export function splitInField(
   return points;
 }
 
-/** The Lagrange interpolation of `points` (distinct x) evaluated at `at`. */
-export function interpolateAt(field: PrimeField, points: readonly { x: bigint; y: bigint }[], at: bigint): bigint {
+// Lagrange weights depend only on the x values and the evaluation point, which repeat across every
+// secret a secure-aggregation server reconstructs (one survivor set, n secrets): they are computed once and
+// kept in a small cache, so each reconstruction is a dot product instead of t modular inversions.
+const WEIGHT_CACHE_LIMIT = 256;
+const weightCache = new Map<string, readonly bigint[]>();
+
+/** w_i = Π_{j≠i} (at − x_j) / (x_i − x_j) mod p for the points' x values (distinct). */
+function lagrangeWeights(field: PrimeField, xs: readonly bigint[], at: bigint): readonly bigint[] {
+  const key = `${field.p.toString(36)}|${at}|${xs.join(',')}`;
+  const cached = weightCache.get(key);
+  if (cached) return cached;
   const { p } = field;
-  let result = 0n;
-  for (let i = 0; i < points.length; i++) {
+  const weights = xs.map((xi, i) => {
     let numerator = 1n;
     let denominator = 1n;
-    for (let j = 0; j < points.length; j++) {
+    for (let j = 0; j < xs.length; j++) {
       if (j === i) continue;
-      numerator = (numerator * mod(at - points[j]!.x, p)) % p;
-      denominator = (denominator * mod(points[i]!.x - points[j]!.x, p)) % p;
+      numerator = (numerator * mod(at - xs[j]!, p)) % p;
+      denominator = (denominator * mod(xi - xs[j]!, p)) % p;
     }
-    result = (result + points[i]!.y * numerator * modInverse(denominator, p)) % p;
-  }
-  return result;
+    return (numerator * modInverse(denominator, p)) % p;
+  });
+  if (weightCache.size >= WEIGHT_CACHE_LIMIT) weightCache.delete(weightCache.keys().next().value!);
+  weightCache.set(key, weights);
+  return weights;
+}
+
+/** The Lagrange interpolation of `points` (distinct x) evaluated at `at`. */
+export function interpolateAt(field: PrimeField, points: readonly { x: bigint; y: bigint }[], at: bigint): bigint {
+  const weights = lagrangeWeights(field, points.map((point) => point.x), at);
+  let result = 0n;
+  for (let i = 0; i < points.length; i++) result += points[i]!.y * weights[i]!;
+  return result % field.p;
 }
 
 /**
