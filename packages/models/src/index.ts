@@ -2,20 +2,27 @@
 // no `node:` imports; randomness comes in through an Rng argument.
 export type {
   Aggregate,
+  AggregateInput,
   AggregationMethod,
   Channel,
   DataSchema,
   Direction,
   FederatedConfig,
+  FederatedPrivacyReport,
+  FederatedRunInput,
   FlaggedTransaction,
   Label,
   ModelDefinition,
   ModelOutput,
+  ModelOutputFor,
   ModelRunInput,
   Partition,
   PrivacyReport,
   PrivateFindings,
   Rng,
+  SecureAggregationPrivacyReport,
+  SecureAggregationRunInput,
+  SkellamNoiseConfig,
   TransactionRecord,
   ValidationError,
   ValidationResult,
@@ -29,7 +36,11 @@ export {
   getDataSchema,
   listDataSchemas,
 } from './schema.js';
-export { getModel, listModels } from './registry.js';
+export { aggregateLayoutOf, getModel, listModels } from './registry.js';
+export type { AggregateEntry, AggregateEntryKind, AggregateFeature, AggregateLayout } from './aggregates/layout.js';
+export { computeStatistics } from './aggregates/statistics.js';
+export { decodeStatisticSum, encodeStatistics } from './aggregates/encoding.js';
+export { SECURE_AGGREGATION_CAPABILITIES } from './aggregates/analysis.js';
 export { ModelRunError, type ModelRunErrorCode } from './errors.js';
 export { RISK_ANALYZER_DIGEST, RISK_ANALYZER_ID, RISK_ANALYZER_VERSION } from './risk-analyzer.js';
 export { checkRelease, type ReleaseOptions, type ReleaseResult } from './release.js';

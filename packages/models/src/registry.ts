@@ -1,6 +1,8 @@
-// The model registry: models by id.
+// The model registry: models by id, and the aggregate layout (secure_aggregation) of each model that has one.
 import { riskAnalyzerV2 } from './risk-analyzer.js';
 import type { ModelDefinition } from './types.js';
+
+export { aggregateLayoutOf } from './aggregates/layout.js';
 
 const MODELS: ReadonlyMap<string, ModelDefinition> = new Map([[riskAnalyzerV2.id, riskAnalyzerV2]]);
 

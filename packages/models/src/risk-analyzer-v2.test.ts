@@ -14,7 +14,7 @@ import {
   seededRng,
   type DemoData,
   type ModelOutput,
-  type ModelRunInput,
+  type FederatedRunInput,
   type Partition,
   type TransactionRecord,
 } from './index.js';
@@ -23,7 +23,7 @@ const model = getModel('risk-analyzer-v2')!;
 const BANKS = ['bankA', 'bankB', 'bankC'];
 const FEDERATED = { localEpochs: 2, aggregationRounds: 5, differentialPrivacy: { enabled: true, epsilon: 1, delta: 1e-5 } };
 
-function input(partitions: Partition[], seed = 1, over: Partial<ModelRunInput> = {}): ModelRunInput {
+function input(partitions: Partition[], seed = 1, over: Partial<FederatedRunInput> = {}): FederatedRunInput {
   return { method: 'federated', partitions, federated: FEDERATED, prompt: 'Look for mule networks', parameters: { maxTokens: 400 }, rng: seededRng(seed), ...over };
 }
 
@@ -31,7 +31,7 @@ describe('registry entry', () => {
   it('is listed with its schema, method and digest', async () => {
     expect(listModels().map((m) => m.id)).toEqual(['risk-analyzer-v2']);
     expect(model.dataSchemas).toEqual(['transaction_records_v1']);
-    expect(model.methods).toEqual(['federated']);
+    expect(model.methods).toEqual(['federated', 'secure_aggregation']);
     expect(model.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(model.digest).toBe(await hashCommitment(model.spec));
     expect(Object.keys(model.spec).sort()).toEqual(['hyperparameters', 'id', 'methods', 'schemas', 'version']);

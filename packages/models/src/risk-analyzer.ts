@@ -1,5 +1,8 @@
 // risk-analyzer-v2: cross-institution fraud and money-laundering risk over transaction_records_v1.
 //
+// Under the secure_aggregation method the model sees only the decoded sum of the parties' statistic
+// vectors (aggregates/layout.ts) and reports pooled figures (aggregates/analysis.ts).
+//
 // Under the federated method (DESIGN §7) a run
 //   1. links the two sides of transfers across partitions (flows.ts) and runs the pattern detectors
 //      (detectors.ts) on the linked view — inside the enclave, nothing pooled leaves it;
@@ -10,6 +13,8 @@
 //   5. releases aggregates (suppressed below minGroupSize) to everyone and each party's own flagged
 //      records to that party alone.
 import { canonicalBytes, sha256Hex } from '@tenzro/crypto';
+import { RIDGE_LAMBDA, analyseAggregates } from './aggregates/analysis.js';
+import { RISK_ANALYZER_LAYOUT } from './aggregates/layout.js';
 import { buildDataset, median, type Dataset } from './dataset.js';
 import { DETECTOR_PARAMETERS, detect, detectorScore, type Evidence, type Finding } from './detectors.js';
 import { ModelRunError } from './errors.js';
@@ -22,13 +27,17 @@ import { requireRng } from './rng.js';
 import { TRANSACTION_RECORDS_V1, checkTransactionRecords, deepFreeze } from './schema.js';
 import type {
   AggregationMethod,
+  FederatedPrivacyReport,
+  FederatedRunInput,
   FlaggedTransaction,
   ModelDefinition,
   ModelOutput,
+  ModelOutputFor,
   ModelRunInput,
   Partition,
-  PrivacyReport,
   PrivateFindings,
+  SecureAggregationPrivacyReport,
+  SecureAggregationRunInput,
 } from './types.js';
 
 export const RISK_ANALYZER_ID = 'risk-analyzer-v2';
@@ -44,7 +53,7 @@ export const MODEL_AUC_FULL = 0.95;
 export const DEFAULT_MIN_GROUP_SIZE = 3;
 const DEFAULT_MAX_TOKENS = 400;
 const MAX_PROMPT_CHARS = 500;
-const METHODS: AggregationMethod[] = ['federated'];
+const METHODS: AggregationMethod[] = ['federated', 'secure_aggregation'];
 
 const SPEC = deepFreeze({
   id: RISK_ANALYZER_ID,
@@ -57,6 +66,11 @@ const SPEC = deepFreeze({
     federated: { ...FEDERATED_PARAMETERS, features: [...FEATURE_NAMES], accountant: 'rdp', sampleRate: 1 },
     scoring: { modelWeight: MODEL_WEIGHT, modelAucFloor: MODEL_AUC_FLOOR, modelAucFull: MODEL_AUC_FULL, flagThreshold: DETECTOR_PARAMETERS.flagThreshold },
     release: { minGroupSize: DEFAULT_MIN_GROUP_SIZE },
+    secureAggregation: {
+      layout: RISK_ANALYZER_LAYOUT.id,
+      layoutDigest: `sha256:${sha256Hex(canonicalBytes(RISK_ANALYZER_LAYOUT))}`,
+      ridgeLambda: RIDGE_LAMBDA,
+    },
   },
 });
 
@@ -65,11 +79,7 @@ export const RISK_ANALYZER_DIGEST = `sha256:${sha256Hex(canonicalBytes(SPEC))}`;
 
 // ---- input checks ----
 
-function checkInput(input: ModelRunInput): { maxTokens: number; temperature: number } {
-  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-  if (input.method !== 'federated') {
-    throw new ModelRunError('unsupported_method', `${RISK_ANALYZER_ID} supports only the federated method`);
-  }
+function checkInput(input: FederatedRunInput): { maxTokens: number; temperature: number } {
   if (!Array.isArray(input.partitions) || input.partitions.length === 0) throw new TypeError('partitions must be a non-empty array');
   const ids = new Set<string>();
   input.partitions.forEach((p, i) => {
@@ -96,6 +106,11 @@ function checkInput(input: ModelRunInput): { maxTokens: number; temperature: num
     if (typeof dp.epsilon !== 'number' || !(dp.epsilon > 0) || !Number.isFinite(dp.epsilon)) throw new RangeError('federated.differentialPrivacy.epsilon must be > 0');
     if (typeof dp.delta !== 'number' || !(dp.delta > 0 && dp.delta < 1)) throw new RangeError('federated.differentialPrivacy.delta must be in (0, 1)');
   }
+  return checkGeneration(input);
+}
+
+/** Prompt and generation parameters, common to every method. */
+function checkGeneration(input: { prompt: unknown; parameters?: { maxTokens?: number; temperature?: number } }): { maxTokens: number; temperature: number } {
   if (typeof input.prompt !== 'string') throw new TypeError('prompt must be a string');
   const params = input.parameters ?? {};
   if (typeof params !== 'object' || params === null) throw new TypeError('parameters must be an object');
@@ -208,7 +223,34 @@ function reasonsFor(
   return reasons;
 }
 
-async function run(input: ModelRunInput): Promise<ModelOutput> {
+function runSecureAggregation(input: SecureAggregationRunInput): ModelOutput<SecureAggregationPrivacyReport> {
+  const { maxTokens, temperature } = checkGeneration(input);
+  requireRng(input.rng, 'rng');
+  if (typeof input.aggregate !== 'object' || input.aggregate === null) throw new TypeError('aggregate must be an object');
+  return analyseAggregates(RISK_ANALYZER_LAYOUT, input.aggregate, {
+    modelId: RISK_ANALYZER_ID,
+    version: RISK_ANALYZER_VERSION,
+    minGroupSize: DEFAULT_MIN_GROUP_SIZE,
+    prompt: input.prompt as string,
+    maxTokens,
+    temperature,
+  });
+}
+
+async function run<I extends ModelRunInput>(input: I): Promise<ModelOutputFor<I>> {
+  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  const method = (input as ModelRunInput).method;
+  switch (method) {
+    case 'federated':
+      return runFederated(input as FederatedRunInput) as ModelOutputFor<I>;
+    case 'secure_aggregation':
+      return runSecureAggregation(input as SecureAggregationRunInput) as ModelOutputFor<I>;
+    default:
+      throw new ModelRunError('unsupported_method', `${RISK_ANALYZER_ID} supports the federated and secure_aggregation methods`);
+  }
+}
+
+function runFederated(input: FederatedRunInput): ModelOutput<FederatedPrivacyReport> {
   const { maxTokens, temperature } = checkInput(input);
   const rng = requireRng(input.rng, 'rng');
   const partitions = input.partitions;
@@ -325,7 +367,7 @@ async function run(input: ModelRunInput): Promise<ModelOutput> {
   const needingOtherParties = aggregate(flaggedFindings.filter(needsOthers).length, minGroupSize, null);
   const flaggedAggregate = aggregate(flaggedTotal, minGroupSize, { volumeBucket: volumeBucket(flaggedVolume) });
   const dp = input.federated.differentialPrivacy;
-  const privacy: PrivacyReport = {
+  const privacy: FederatedPrivacyReport = {
     mechanism: dp.enabled && fed.trained ? 'gaussian' : 'none',
     epsilon: dp.enabled && fed.trained ? dp.epsilon : null,
     epsilonSpent: dp.enabled && fed.trained ? round(fed.epsilonSpent!, 6) : null,

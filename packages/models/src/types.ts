@@ -43,7 +43,8 @@ export interface Partition {
   records: TransactionRecord[];
 }
 
-export interface ModelRunInput {
+/** A run over per-party partitions decrypted inside the enclave (DESIGN §7, `federated`). */
+export interface FederatedRunInput {
   method: 'federated';
   partitions: Partition[];
   federated: FederatedConfig;
@@ -51,6 +52,47 @@ export interface ModelRunInput {
   parameters: { maxTokens?: number; temperature?: number };
   rng: Rng;
 }
+
+/**
+ * Skellam noise the parties added to their statistic vectors (docs/secure-aggregation.md, "Noise"):
+ * each party adds Sk(variance / threshold) to every statistic, so any >= threshold survivors leave at least
+ * Sk(variance) in the sum, which makes it (epsilon, delta)-DP for one record (RDP at `order`).
+ */
+export interface SkellamNoiseConfig {
+  mechanism: 'skellam';
+  /** Total variance mu of the sum, in integer statistic units (calibrateSkellam). */
+  variance: number;
+  epsilon: number;
+  delta: number;
+  /** The RDP order the calibration used. */
+  order: number;
+  /** Parties whose noisy vectors are in the sum (equals `parties.length`). */
+  survivors: number;
+  threshold: number;
+}
+
+/** The decoded sum of the included parties' statistic vectors (decodeStatisticSum), in layout order. */
+export interface AggregateInput {
+  /** Must be the model's layout id (aggregateLayoutOf(modelId).id). */
+  layoutId: string;
+  /** Integer sums in layout order, noise included; may be negative when noise was added. */
+  values: number[];
+  /** The included survivors (at least 2). Their ids go nowhere in the output. */
+  parties: string[];
+  noise: SkellamNoiseConfig | null;
+}
+
+/** A run over aggregate statistics only (DESIGN §7, `secure_aggregation`): the model never sees a record. */
+export interface SecureAggregationRunInput {
+  method: 'secure_aggregation';
+  aggregate: AggregateInput;
+  prompt: string;
+  parameters: { maxTokens?: number; temperature?: number };
+  /** Unused by risk-analyzer-v2 under this method (the analysis is deterministic); checked all the same. */
+  rng: Rng;
+}
+
+export type ModelRunInput = FederatedRunInput | SecureAggregationRunInput;
 
 export interface FlaggedTransaction {
   transactionId: string;
@@ -75,7 +117,8 @@ export interface Aggregate {
   stats: Record<string, unknown> | null;
 }
 
-export interface PrivacyReport {
+/** Privacy of a federated run: DP-FedAvg over the global model's training. */
+export interface FederatedPrivacyReport {
   /** 'gaussian' when the global model is trained with DP-FedAvg; 'none' otherwise. */
   mechanism: 'gaussian' | 'none';
   /** Target epsilon of the session; null without DP. */
@@ -91,11 +134,39 @@ export interface PrivacyReport {
   unit: 'party';
 }
 
-export interface ModelOutput {
+/**
+ * Privacy of a secure-aggregation run: the Skellam noise in the decoded sum, or 'none' (the sum is exact;
+ * secure aggregation alone hides each party's vector, not what the sum reveals).
+ */
+export interface SecureAggregationPrivacyReport {
+  mechanism: 'skellam' | 'none';
+  /** Total variance mu the calibration asked for, in integer statistic units; null without noise. */
+  variance: number | null;
+  epsilon: number | null;
+  delta: number | null;
+  order: number | null;
+  /** Parties in the sum. */
+  survivors: number;
+  threshold: number | null;
+  /** Unit of privacy: one record's row of statistics (see the layout's l1/l2 sensitivities). */
+  unit: 'record';
+}
+
+/** Discriminated by `unit`: 'party' (federated) or 'record' (secure_aggregation). */
+export type PrivacyReport = FederatedPrivacyReport | SecureAggregationPrivacyReport;
+
+export interface ModelOutput<P extends PrivacyReport = PrivacyReport> {
   shared: { content: string; findings: Record<string, unknown> };
   privateFindings: Record<string, PrivateFindings>;
-  privacy: PrivacyReport;
+  privacy: P;
 }
+
+/** The output type of a run on input `I`: the privacy report follows the method. */
+export type ModelOutputFor<I extends ModelRunInput> = I extends { method: 'federated' }
+  ? ModelOutput<FederatedPrivacyReport>
+  : I extends { method: 'secure_aggregation' }
+    ? ModelOutput<SecureAggregationPrivacyReport>
+    : ModelOutput;
 
 export interface ModelDefinition {
   id: string;
@@ -106,7 +177,7 @@ export interface ModelDefinition {
   spec: Readonly<Record<string, unknown>>;
   dataSchemas: string[];
   methods: AggregationMethod[];
-  run(input: ModelRunInput): Promise<ModelOutput>;
+  run<I extends ModelRunInput>(input: I): Promise<ModelOutputFor<I>>;
 }
 
 export interface ValidationError {
