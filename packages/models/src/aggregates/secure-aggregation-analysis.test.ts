@@ -179,7 +179,7 @@ describe('demo data, 3 banks x 20,000 records, no noise', () => {
   });
 });
 
-describe('with Skellam noise (each party's share drawn by sampleSkellam)', () => {
+describe('with Skellam noise (each party share drawn by sampleSkellam)', () => {
   let data: DemoData;
   beforeAll(() => {
     data = generateDemoData({ banks: BANKS, recordsPerBank: 20_000, seed: 20240601 });
