@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The `tenzro` command line: start the platform, make party keys, run the demo, print the measurement,
-// verify a session's audit trail and watch the log for forks.
+// The `tenzro` command line: start the platform, make party keys, run the demo (federated or secure
+// aggregation), serve a party's secure-aggregation rounds (agent), print the measurement, verify a
+// session's audit trail and watch the log for forks.
 import { Command, InvalidArgumentError } from 'commander';
+import { agent } from './commands/agent.js';
 import { auditVerify, auditWatch } from './commands/audit.js';
-import { demo } from './commands/demo.js';
+import { DEMO_METHODS, demo, type DemoMethod } from './commands/demo.js';
 import { keygen } from './commands/keygen.js';
 import { measure } from './commands/measure.js';
 import { start } from './commands/start.js';
@@ -12,6 +14,17 @@ function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
   return parsed;
+}
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
+  return parsed;
+}
+
+function demoMethod(value: string): DemoMethod {
+  if (!(DEMO_METHODS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${DEMO_METHODS.join(', ')}`);
+  return value as DemoMethod;
 }
 
 const program = new Command('tenzro').description('Tenzro multi-party inference').showHelpAfterError();
@@ -35,8 +48,29 @@ program
   .option('--seed <seed>', 'demo data seed', positiveInteger, 42)
   .option('--base-url <url>', 'server URL (default: from the development credentials)')
   .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
-  .action(async (options: { records: number; seed: number; baseUrl?: string; credentials?: string }) => {
+  .option('--method <method>', `aggregation method: ${DEMO_METHODS.join(' | ')}`, demoMethod, 'federated')
+  .option('--no-noise', 'secure_aggregation: no Skellam noise on the sum (noiseAddition false)')
+  .option('--state-dir <dir>', 'secure_aggregation: client state directory (default: secagg-state/ next to the credentials)')
+  .action(async (options: { records: number; seed: number; baseUrl?: string; credentials?: string; method: DemoMethod; noise: boolean; stateDir?: string }) => {
     await demo(options);
+  });
+
+program
+  .command('agent')
+  .description("answer a party's secure-aggregation unmask requests (stage 3) in every open session it contributed to")
+  .option('--party <partyId>', 'the party (default: the first bank in the development credentials)')
+  .option('--key-file <file>', 'a party key file instead of the development credentials (API key in TENZRO_API_KEY)')
+  .option('--data-dir <dir>', 'data directory whose dev/credentials.json to use (default: $TENZRO_DATA_DIR or .tenzro)')
+  .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
+  .option('--state-dir <dir>', 'client state directory (default: secagg-state/ next to the key or credentials file)')
+  .option('--base-url <url>', 'server URL (default: from the development credentials)')
+  .option('--interval <seconds>', 'seconds between session listings', positiveNumber, 5)
+  .option('--once', 'serve the sessions open now until each ends, then exit')
+  .action(async (options: { party?: string; keyFile?: string; dataDir?: string; credentials?: string; stateDir?: string; baseUrl?: string; interval: number; once?: boolean }) => {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    process.exitCode = await agent({ ...options, signal: stop.signal });
   });
 
 program
@@ -46,11 +80,6 @@ program
     console.log(measure());
   });
 
-function positiveNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
-  return parsed;
-}
 
 const audit = program.command('audit').description("check the host's audit log: session trails and tree heads");
 

@@ -6,8 +6,10 @@
  *   main.js measure   print the measurement of this checkout's enclave bundle and exit
  *
  * Environment: TENZRO_ENCLAVE_STATE_DIR (required to serve) — where the simulated provider keeps its CA
- * and root secret, and the key store its tombstones. stdout carries reply frames only; diagnostics go to
- * stderr and never carry data, keys or plaintext.
+ * and root secret, and the key store its tombstones. TENZRO_ENCLAVE_CAPTURE_DIR (tests only, simulated
+ * provider only; any other provider refuses to start) — where secure-aggregation runs write what they
+ * received (secagg-capture.ts). stdout carries reply frames only; diagnostics go to stderr and never carry
+ * data, keys or plaintext.
  */
 import { SimulatedNsm } from './attestation/simulated-nsm.js';
 import { ChannelError, serveChannel } from './channel.js';
@@ -15,6 +17,7 @@ import { createHandler } from './dispatch.js';
 import { KeyStore } from './key-store.js';
 import { logError, logEvent } from './log.js';
 import { measureBundle } from './measure.js';
+import { CaptureConfigError, captureSinkFromEnv, type CaptureSink } from './secagg-capture.js';
 
 async function serve(): Promise<number> {
   const stateDir = process.env.TENZRO_ENCLAVE_STATE_DIR;
@@ -24,10 +27,18 @@ async function serve(): Promise<number> {
   }
   const measurement = await measureBundle();
   const nsm = await SimulatedNsm.loadOrCreate({ stateDir, measurement });
-  const keys = await KeyStore.open({ nsm, stateDir });
-  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid });
+  let capture: CaptureSink | undefined;
   try {
-    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys }));
+    capture = captureSinkFromEnv(process.env, nsm.provider);
+  } catch (error) {
+    if (!(error instanceof CaptureConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const keys = await KeyStore.open({ nsm, stateDir });
+  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined });
+  try {
+    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture }));
   } catch (error) {
     if (error instanceof ChannelError) {
       logEvent('channel_closed', { reason: error.code });

@@ -41,12 +41,18 @@ describe('run', () => {
   let observer: Party;
   let partitions: Record<string, Record<string, unknown>[]>;
 
-  async function openSession(options: { minParticipants?: number; aggregation?: 'federated' | 'secure_aggregation'; expiresAt?: string } = {}) {
+  async function openSession(options: { minParticipants?: number; aggregation?: 'federated' | 'secure_aggregation' | 'mpc'; expiresAt?: string } = {}) {
     const model = hello.models.find((m) => m.modelId === 'risk-analyzer-v2')!;
     const dataPolicy =
       options.aggregation === 'secure_aggregation'
-        ? { minParticipants: options.minParticipants ?? 3, aggregationMethod: 'secure_aggregation' as const, secureAggConfig: { threshold: 2, noiseAddition: false } }
-        : { minParticipants: options.minParticipants ?? 3, federatedConfig: FEDERATED };
+        ? { minParticipants: options.minParticipants ?? 3, aggregationMethod: 'secure_aggregation' as const, secureAggConfig: { threshold: 3, noiseAddition: false } }
+        : options.aggregation === 'mpc'
+          ? {
+              minParticipants: options.minParticipants ?? 3,
+              aggregationMethod: 'mpc' as const,
+              mpcConfig: { protocol: 'shamir_secret_sharing' as const, threshold: 2, totalParties: 3 },
+            }
+          : { minParticipants: options.minParticipants ?? 3, federatedConfig: FEDERATED };
     const { terms, sessionId } = makeTerms({
       participants,
       observers: [observer],
@@ -171,9 +177,20 @@ describe('run', () => {
   });
 
   it('refuses methods this build does not run, swapped terms, and a destroyed key', async () => {
+    const mpc = await openSession({ aggregation: 'mpc' });
+    const consents = participants.map((p) => consentOf(p, mpc.sessionId));
+    expect(await runRequest(mpc, consents)).toMatchObject({ ok: false, error: { code: 'method_not_available' } });
+    // records on a secure_aggregation session are never opened as such; without secagg inputs the run is malformed
     const secure = await openSession({ aggregation: 'secure_aggregation' });
-    const consents = participants.map((p) => consentOf(p, secure.sessionId));
-    expect(await runRequest(secure, consents)).toMatchObject({ ok: false, error: { code: 'method_not_available' } });
+    const secureConsents = participants.map((p) => consentOf(p, secure.sessionId));
+    expect(await runRequest(secure, secureConsents)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    // secagg inputs on a federated session are refused too
+    const federated = await openSession();
+    const federatedConsents = participants.map((p) => consentOf(p, federated.sessionId));
+    expect(await runRequest(federated, federatedConsents, { secagg: { advertisements: [], shareKeys: [], unmask: [] } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' },
+    });
 
     const session = await openSession();
     const good = participants.map((p) => consentOf(p, session.sessionId));

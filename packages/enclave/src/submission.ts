@@ -193,15 +193,39 @@ export function assertSchemaDeclared(model: ModelSchemas, dataSchema: string): v
   schemaFor(model, dataSchema);
 }
 
+/**
+ * Decrypts a blob sealed to the session key (info DATA_INFO) and parses it as strict JSON, with no
+ * commitment: the unmask envelopes of secure aggregation. Same refusals as a submission's first steps.
+ */
+export async function openSealedJson(privateKey: SecretBytes, blobPath: string): Promise<unknown> {
+  const { plaintext } = await decryptBlob(privateKey, blobPath);
+  return parsePayload(plaintext);
+}
+
+/** A decrypted submission whose commitment checked: the committed data and the ciphertext's hash. */
+export interface OpenedContribution {
+  data: unknown;
+  ciphertextHash: string;
+}
+
+/**
+ * Decrypts a submission's blob, parses it as strict JSON and checks its commitment (plain or salted);
+ * returns the data committed to. No schema check: that is the caller's.
+ */
+export async function openContribution(privateKey: SecretBytes, submission: ChannelSubmission): Promise<OpenedContribution> {
+  const { plaintext, ciphertextHash } = await decryptBlob(privateKey, submission.blobPath);
+  const payload = parsePayload(plaintext);
+  const data = await checkCommitment(payload, submission);
+  return { data, ciphertextHash };
+}
+
 export async function openSubmission(
   privateKey: SecretBytes,
   model: ModelSchemas,
   submission: ChannelSubmission,
 ): Promise<OpenedSubmission> {
   const schema = schemaFor(model, submission.dataSchema);
-  const { plaintext, ciphertextHash } = await decryptBlob(privateKey, submission.blobPath);
-  const payload = parsePayload(plaintext);
-  const data = await checkCommitment(payload, submission);
+  const { data, ciphertextHash } = await openContribution(privateKey, submission);
   const verdict = schema.validate(data);
   if (!verdict.ok) {
     const details: ErrorDetail[] = verdict.errors.slice(0, MAX_SCHEMA_DETAILS).map((e) => ({

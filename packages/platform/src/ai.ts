@@ -66,16 +66,19 @@ import {
   type PrivateFindings,
   type ResultReport,
   type RunResponse as RunResponseType,
+  type AggregationMethod,
   type SessionStatusResponse as SessionStatusResponseType,
   type SubmissionResponse as SubmissionResponseType,
   type ConsentResponse as ConsentResponseType,
 } from '@tenzro/protocol';
 import { z } from 'zod';
 import { ResultVerificationError, SessionVerificationError, TenzroApiError } from './errors.js';
-import { HttpClient, segment } from './http.js';
+import { HttpClient, abortError, segment } from './http.js';
 import type { PartyKeys } from './identity.js';
 import { deadlineSignal, pollUntil } from './poll.js';
 import { checkKeyAttestation, checkReportAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
+import { SecAggParty, type ParticipationEvent, type ParticipationOutcome, type SecAggContributionInfo } from './secagg/party.js';
+import type { SecAggStateStore } from './secagg/state.js';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -127,6 +130,7 @@ export interface ContributeInput {
   /** The records, as JSON data (they are committed to with canonical JSON). */
   data: unknown;
   dataSchema: string;
+  /** Stops waiting (a secure_aggregation contribution waits for the other parties at each stage). */
   signal?: AbortSignal;
 }
 
@@ -135,7 +139,15 @@ export type Contribution = SubmissionResponseType & {
   commitment: string;
   /** The 32-byte salt, base64url. Keep it: with the data it reproduces the commitment. */
   salt: string;
+  /** On a secure_aggregation session: the round as this party saw it (the submission is its masked input). */
+  secagg?: SecAggContributionInfo;
 };
+
+export interface ParticipateOptions {
+  signal?: AbortSignal;
+  /** Called as the round moves on and when this party answers a run (for logs; never given secrets). */
+  onEvent?: (event: ParticipationEvent) => void;
+}
 
 export interface RunMultiPartyInferenceInput {
   sessionId: string;
@@ -199,6 +211,8 @@ export interface MultiPartyAiContext {
   recordCommitment?: (sessionId: string, partyId: string, commitment: string) => Promise<void>;
   /** Keeps the reportHash of a result the party opened (the audit store): the trail must later show it. */
   recordReport?: (sessionId: string, reportHash: string) => Promise<void>;
+  /** Where the client role of secure aggregation keeps its per-session state (private to the party). */
+  secAggStateStore: SecAggStateStore;
 }
 
 function assertSessionId(sessionId: unknown, name = 'sessionId'): asserts sessionId is string {
@@ -298,6 +312,9 @@ export class MultiPartyAi {
   readonly #recordReport: MultiPartyAiContext['recordReport'];
   /** Sessions this SDK instance submitted data to (the host's `dataSubmittedBy` is consulted too). */
   readonly #submitted = new Set<string>();
+  /** The aggregation method of every verified session record seen (terms are immutable). */
+  readonly #methods = new Map<string, AggregationMethod>();
+  readonly #secagg: SecAggParty;
 
   constructor(context: MultiPartyAiContext) {
     this.#http = context.http;
@@ -305,6 +322,21 @@ export class MultiPartyAi {
     this.#party = context.party;
     this.#recordCommitment = context.recordCommitment;
     this.#recordReport = context.recordReport;
+    this.#secagg = new SecAggParty({
+      http: context.http,
+      store: context.secAggStateStore,
+      sessionKey: async (sessionId, signal) => fromBase64Url((await this.#verifiedKey(sessionId, signal, 'seal')).key.publicKey, 'publicKey'),
+      getRun: (sessionId, runId, signal) => this.getRun(sessionId, runId, { signal }),
+      getStatus: (sessionId, signal) => this.#getStatus(sessionId, signal),
+      recordCommitment: context.recordCommitment,
+    });
+  }
+
+  /** Checks a session record against its terms and remembers its method. */
+  #verified(session: MultiPartySession, expectedId?: string): MultiPartySession {
+    verifySessionRecord(session, expectedId);
+    this.#methods.set(session.id, session.terms.dataPolicy.aggregationMethod);
+    return session;
   }
 
   /**
@@ -315,7 +347,7 @@ export class MultiPartyAi {
   async createMultiPartySession(input: CreateMultiPartySessionInput): Promise<MultiPartySession> {
     const body = createRequest(input);
     const party = await this.#party();
-    const session = verifySessionRecord(await this.#http.request('POST', '/v1/sessions', MultiPartySessionSchema, { json: body }));
+    const session = this.#verified(await this.#http.request('POST', '/v1/sessions', MultiPartySessionSchema, { json: body }));
     assertTermsAsRequested(session, body);
     assertOwnKeys(session, party);
     return session;
@@ -324,21 +356,25 @@ export class MultiPartyAi {
   async getMultiPartySession(sessionId: string): Promise<MultiPartySession> {
     const path = sessionPath(sessionId);
     await this.#party();
-    return verifySessionRecord(await this.#http.request('GET', path, MultiPartySessionSchema), sessionId);
+    return this.#verified(await this.#http.request('GET', path, MultiPartySessionSchema), sessionId);
   }
 
   /** The sessions the caller's tenant (or party) is on. */
   async listMultiPartySessions(): Promise<MultiPartySession[]> {
     await this.#party();
     const { sessions } = await this.#http.request('GET', '/v1/sessions', SessionList);
-    return sessions.map((session) => verifySessionRecord(session));
+    return sessions.map((session) => this.#verified(session));
   }
 
   /** Who has submitted and consented, who is pending, and the last run. */
   async getSessionStatus(sessionId: string): Promise<SessionStatusResponseType> {
+    return this.#getStatus(sessionId, undefined);
+  }
+
+  async #getStatus(sessionId: string, signal: AbortSignal | undefined): Promise<SessionStatusResponseType> {
     const path = sessionPath(sessionId, '/status');
     await this.#party();
-    const status = await this.#http.request('GET', path, SessionStatusResponse);
+    const status = await this.#http.request('GET', path, SessionStatusResponse, { signal });
     if (status.sessionId !== sessionId) throw new TenzroApiError('invalid_response', `the status returned is for another session`, { status: 200 });
     return status;
   }
@@ -348,7 +384,7 @@ export class MultiPartyAi {
     const path = `/v1/join/${segment(joinCode, 'joinCode')}`;
     await this.#party();
     const { session } = await this.#http.request('GET', path, JoinLookupResponse);
-    return verifySessionRecord(session);
+    return this.#verified(session);
   }
 
   /**
@@ -356,14 +392,21 @@ export class MultiPartyAi {
    * chains to a trusted root, names this key and binds this session id (and a configured measurement).
    */
   async getSessionKey(sessionId: string, options: { signal?: AbortSignal } = {}): Promise<SessionKey> {
+    return (await this.#verifiedKey(sessionId, options.signal)).key;
+  }
+
+  /**
+   * The session key and the verified session record, fetched together. `purpose: 'seal'` refuses a key
+   * whose attestation is not verified, even in the local insecure mode: party data is never sealed to it.
+   */
+  async #verifiedKey(sessionId: string, signal: AbortSignal | undefined, purpose: 'read' | 'seal' = 'read'): Promise<{ key: SessionKey; session: MultiPartySession }> {
     const path = sessionPath(sessionId, '/key');
     const party = await this.#party();
-    const signal = options.signal;
     const [key, session] = await Promise.all([
       this.#http.request('GET', path, SessionKeyResponse, { signal }),
       this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }),
     ]);
-    verifySessionRecord(session, sessionId);
+    this.#verified(session, sessionId);
     assertOwnKeys(session, party);
     if (key.sessionId !== sessionId) {
       throw new SessionVerificationError('session_terms_mismatch', `the key returned for ${sessionId} names another session`);
@@ -373,13 +416,23 @@ export class MultiPartyAi {
       throw new TenzroApiError('invalid_response', 'the session key is not a 32-byte X25519 public key', { status: 200 });
     }
     const verified = await checkKeyAttestation(key.attestation, this.#trust, { publicKey, userData: sessionKeyUserData(sessionId) });
+    if (purpose === 'seal' && verified.verified !== true) {
+      // Even in the local insecure mode: contribute never seals party data to an unverified key.
+      throw new SessionVerificationError(
+        'session_key_unverified',
+        `the key of ${sessionId} is not verified (${verified.code}); contribute does not encrypt to an unverified key`,
+      );
+    }
     return {
-      sessionId: key.sessionId,
-      publicKey: key.publicKey,
-      suite: key.suite,
-      attestation: key.attestation,
-      expiresAt: key.expiresAt,
-      verified,
+      key: {
+        sessionId: key.sessionId,
+        publicKey: key.publicKey,
+        suite: key.suite,
+        attestation: key.attestation,
+        expiresAt: key.expiresAt,
+        verified,
+      },
+      session,
     };
   }
 
@@ -401,6 +454,8 @@ export class MultiPartyAi {
     if (!isCommitment(input.commitment)) throw new TypeError('commitment must be "sha256:" followed by 64 lowercase hex digits');
     const scheme = input.commitmentScheme ?? 'plain';
     if (scheme !== 'plain' && scheme !== 'salted') throw new TypeError(`commitmentScheme must be 'plain' or 'salted'`);
+    // Known up front from a verified record; otherwise the host refuses with the same code.
+    if (this.#methods.get(input.sessionId) === 'secure_aggregation') throw secureAggregationRequired(input.sessionId);
     await this.#party();
     const submission = await this.#http.request('POST', path, SubmissionResponse, {
       bytes,
@@ -466,13 +521,20 @@ export class MultiPartyAi {
     if (typeof input.dataSchema !== 'string' || input.dataSchema.length === 0) {
       throw new TypeError('dataSchema must be a non-empty string');
     }
-    const key = await this.getSessionKey(input.sessionId, input.signal ? { signal: input.signal } : {});
-    if (key.verified.verified !== true) {
-      // Even in the local insecure mode: contribute never seals party data to an unverified key.
-      throw new SessionVerificationError(
-        'session_key_unverified',
-        `the key of ${input.sessionId} is not verified (${key.verified.code}); contribute does not encrypt to an unverified key`,
-      );
+    if (input.signal !== undefined && !(input.signal instanceof AbortSignal)) throw new TypeError('input.signal must be an AbortSignal');
+    const { key, session } = await this.#verifiedKey(input.sessionId, input.signal, 'seal');
+    if (session.terms.dataPolicy.aggregationMethod === 'secure_aggregation') {
+      // The records never leave the party: their statistics do, masked (docs/secure-aggregation.md).
+      const party = await this.#requireParty('contribute to a secure_aggregation session');
+      const signal = input.signal ?? new AbortController().signal;
+      try {
+        const contribution = await this.#secagg.contribute(party, session, { dataSchema: input.dataSchema, data: input.data, signal });
+        this.#submitted.add(input.sessionId);
+        return contribution;
+      } catch (error) {
+        if (signal.aborted) throw abortError(signal);
+        throw error;
+      }
     }
     const salt = randomBytes(32);
     const saltText = toBase64Url(salt);
@@ -489,6 +551,29 @@ export class MultiPartyAi {
       ...(input.signal ? { signal: input.signal } : {}),
     });
     return { ...submission, commitment, salt: saltText };
+  }
+
+  /**
+   * Stage 3 of secure aggregation for the SDK's party: waits until a run asks for the unmask shares, answers
+   * that request once (an identical request of a retried run gets the same answer; any other request is
+   * refused with the protocol's SecAggError), and returns when the session completes, the run or the round
+   * fails, or the session ends. Needs the state `contribute` left in the same SecAggStateStore.
+   */
+  async participate(sessionId: string, options: ParticipateOptions = {}): Promise<ParticipationOutcome> {
+    assertSessionId(sessionId);
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+    if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new TypeError('options.onEvent must be a function');
+    const party = await this.#requireParty('participate in secure aggregation');
+    const signal = options.signal ?? new AbortController().signal;
+    try {
+      const session = this.#verified(await this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }), sessionId);
+      assertOwnKeys(session, party);
+      return await this.#secagg.participate(party, session, signal, options.onEvent);
+    } catch (error) {
+      if (signal.aborted) throw abortError(signal);
+      throw error;
+    }
   }
 
   /** Starts a run (202) without waiting for it. */
@@ -619,7 +704,7 @@ export class MultiPartyAi {
     if (reason !== undefined && typeof reason !== 'string') throw new TypeError('reason must be a string');
     await this.#party();
     const session = await this.#http.request('POST', path, MultiPartySessionSchema, { json: reason === undefined ? {} : { reason } });
-    return verifySessionRecord(session, sessionId);
+    return this.#verified(session, sessionId);
   }
 
   /**
@@ -628,7 +713,7 @@ export class MultiPartyAi {
    * it consented to. Observers, and participants that never submitted, may read a result without being in it.
    */
   async #assertMayBeExcluded(sessionId: string, partyId: string, signal: AbortSignal | undefined): Promise<void> {
-    const session = verifySessionRecord(await this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }), sessionId);
+    const session = this.#verified(await this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }), sessionId);
     if (!session.terms.participants.some((p) => p.partyId === partyId)) return;
     if (this.#submitted.has(sessionId) || session.dataSubmittedBy.includes(partyId)) {
       throw new ResultVerificationError('party_not_included', `result of ${sessionId}: ${partyId} submitted data but is not among the report's includedParties`);
@@ -661,6 +746,14 @@ function assertOwnKeys(session: MultiPartySession, party: PartyKeys | undefined)
   };
   if (participant && (!sameKey(participant.signingKey, party.signingPublicKey) || !sameKey(participant.encryptionKey, party.encryptionPublicKey))) fail();
   if (observer && !sameKey(observer.encryptionKey, party.encryptionPublicKey)) fail();
+}
+
+/** A plain upload on a secure_aggregation session: the API's refusal, raised before sending. */
+function secureAggregationRequired(sessionId: string): TenzroApiError {
+  return new TenzroApiError(
+    'secure_aggregation_required',
+    `session ${sessionId} uses secure_aggregation: records are not uploaded; use platform.ai.contribute, which sends masked statistics`,
+  );
 }
 
 function runFailure(run: RunResponseType): TenzroApiError {

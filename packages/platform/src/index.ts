@@ -36,9 +36,28 @@ export type {
   VerificationCheck,
 } from '@tenzro/protocol';
 export { CONTRIBUTION_TYPE } from '@tenzro/protocol';
+export {
+  MemorySecAggStateStore,
+  SECAGG_CLIENT_RECORD_TYPE,
+  SECAGG_STATE_STORE_METHODS,
+  SecureAggregationError,
+  secAggStateKey,
+} from './secagg/index.js';
+export type {
+  ParticipationEvent,
+  ParticipationOutcome,
+  ParticipationStatus,
+  SecAggContribution,
+  SecAggContributionInfo,
+  SecAggStateStore,
+  SecureAggregationErrorCode,
+} from './secagg/index.js';
+export { SecAggError } from '@tenzro/protocol';
+export type { SecAggErrorCode, SecAggRoundResponse, SecAggRoundStage } from '@tenzro/protocol';
 export type {
   Contribution,
   ContributeInput,
+  ParticipateOptions,
   CreateMultiPartySessionInput,
   InferenceResult,
   RunMultiPartyInferenceInput,

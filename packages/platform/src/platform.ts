@@ -21,6 +21,7 @@ import { loadDefaultPartyKeyFile, loadDevCredentials, readEnv, type DevCredentia
 import { HttpClient, segment, type FetchLike } from './http.js';
 import { openPartyKeys, parsePartyKeyFile, type PartyIdentity, type PartyKeys } from './identity.js';
 import { DEFAULT_ATTESTATION_MAX_AGE_MS, trustedRoots, type TrustSettings } from './trust.js';
+import { MemorySecAggStateStore, SECAGG_STATE_STORE_METHODS, type SecAggStateStore } from './secagg/state.js';
 
 export const DEFAULT_BASE_URL = 'http://localhost:8787';
 
@@ -58,6 +59,10 @@ export interface TenzroPlatformOptions {
   /** Where `platform.audit` keeps the last tree head it saw and the party's own commitments
    *  (default: a MemoryAuditStore; under Node, `new FileAuditStore(path)` keeps them across runs). */
   auditStore?: AuditStore;
+  /** Where the client role of secure aggregation keeps each session's state between stages: stage key
+   *  pairs, the self-mask seed, the shares held for other parties, and each message before it is sent
+   *  (default: a MemorySecAggStateStore, lost with the process). It holds secrets: keep it private. */
+  secAggStateStore?: SecAggStateStore;
 }
 
 function requireString(value: unknown, name: string): string {
@@ -71,6 +76,14 @@ function auditStoreOption(store: unknown): AuditStore {
   const missing = AUDIT_STORE_METHODS.filter((m) => typeof (store as Record<string, unknown>)[m] !== 'function');
   if (missing.length > 0) throw new TypeError(`options.auditStore must be an AuditStore: missing ${missing.join(', ')}`);
   return store as AuditStore;
+}
+
+function secAggStateStoreOption(store: unknown): SecAggStateStore {
+  if (store === undefined) return new MemorySecAggStateStore();
+  if (typeof store !== 'object' || store === null) throw new TypeError('options.secAggStateStore must be a SecAggStateStore object');
+  const missing = SECAGG_STATE_STORE_METHODS.filter((m) => typeof (store as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) throw new TypeError(`options.secAggStateStore must be a SecAggStateStore: missing ${missing.join(', ')}`);
+  return store as SecAggStateStore;
 }
 
 function logPublicKeyOption(key: unknown): Uint8Array | undefined {
@@ -175,6 +188,7 @@ export class TenzroPlatform {
     this.partyId = identity?.partyId;
     this.#http = new HttpClient({ baseUrl: this.baseUrl, apiKey, tenantId, fetch: boundFetch, partyId: identity?.partyId });
     const auditStore = auditStoreOption(options.auditStore);
+    const secAggStateStore = secAggStateStoreOption(options.secAggStateStore);
     this.ai = new MultiPartyAi({
       http: this.#http,
       trust,
@@ -182,6 +196,7 @@ export class TenzroPlatform {
       recordCommitment: (sessionId, partyId, commitment) => auditStore.putCommitment(sessionId, partyId, commitment),
       // A result this client opened must stay in the log: verifySession fails if the host later hides it.
       recordReport: (sessionId, reportHash) => auditStore.putSessionMemory(sessionId, { reportHash }),
+      secAggStateStore,
     });
     this.audit = new AuditClient({
       http: this.#http,

@@ -1,17 +1,31 @@
 /** `hello`: who this enclave is (provider, module id, measurement, simulated root) and what it can run. */
-import { listModels } from '@tenzro/models';
+import { aggregateLayoutOf, listModels, type ModelDefinition } from '@tenzro/models';
 import type { EnclaveResultOf } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
 
 /** Aggregation methods this enclave build implements. */
-export const ENGINE_METHODS = ['federated'] as const;
+export const ENGINE_METHODS = ['federated', 'secure_aggregation'] as const;
+export type EngineMethod = (typeof ENGINE_METHODS)[number];
+
+/**
+ * The methods this build runs for `model`: those the model declares and the engine implements;
+ * secure_aggregation also needs the model's aggregate layout (its statistic vector).
+ */
+export function methodsOf(model: ModelDefinition): EngineMethod[] {
+  const declared = model.methods as readonly string[];
+  return ENGINE_METHODS.filter((method) => {
+    if (!declared.includes(method)) return false;
+    if (method === 'secure_aggregation') return aggregateLayoutOf(model.id) !== undefined;
+    return true;
+  });
+}
 
 export function hello(ctx: EnclaveContext): EnclaveResultOf<'hello'> {
   const models = listModels().map((model) => ({
     modelId: model.id,
     modelDigest: model.digest,
     dataSchemas: [...model.dataSchemas],
-    methods: ENGINE_METHODS.filter((method) => (model.methods as readonly string[]).includes(method)),
+    methods: methodsOf(model),
   }));
   return {
     models,

@@ -1,6 +1,7 @@
-// Secure aggregation (Bonawitz et al. CCS 2017): pure stage functions for client and server roles.
+// Secure aggregation (Bonawitz et al. CCS 2017; SecAgg+, Bell et al. CCS 2020): pure stage functions for
+// client and server roles.
 export { SecAggError, type SecAggErrorCode, type SecAggStage, type RejectedMessage } from './errors.js';
-export { SECAGG_MAX_PARTIES, validateSecAggConfig, type SecAggConfig, type SecAggParty } from './config.js';
+export { SECAGG_MAX_PARTIES, validateSecAggConfig, type SecAggConfig, type SecAggGraphSpec, type SecAggParty } from './config.js';
 export {
   SECAGG_TYPES,
   AdvertiseBody,
@@ -31,7 +32,31 @@ export {
   collectSharedKeys,
   collectMaskedInputs,
   aggregate,
+  assertNeighbourhoods,
   type SecAggServerState,
   type ServerStep,
 } from './server.js';
-export { neighbours } from './neighbours.js';
+export {
+  SECAGG_PLUS_MIN_PARTIES,
+  SECAGG_PLUS_CORRECTNESS_BITS,
+  SECAGG_GRAPH_SEED_DOMAIN,
+  neighbours,
+  secAggGraphFor,
+  secAggGraphSeed,
+  secAggPlusColluders,
+  hararyShareThreshold,
+} from './neighbours.js';
+export {
+  SECAGG_MASKED_INPUT_SCHEMA,
+  SECAGG_MASKED_CONTRIBUTION_TYPE,
+  SECAGG_UNMASK_ENVELOPE_TYPE,
+  SECAGG_ROUND_STAGES,
+  SecAggMaskedContribution,
+  SecAggUnmaskEnvelope,
+  SecAggRoundStage,
+  SecAggGraph,
+  SecAggRoundResponse,
+  secAggConfigOf,
+  buildUnmaskRequest,
+} from './session.js';
+export { verifyAdvertisements, verifyShareKeys } from './client.js';

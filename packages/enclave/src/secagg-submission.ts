@@ -1,0 +1,213 @@
+/**
+ * A masked-input submission of a secure_aggregation session (docs/secure-aggregation.md): a salted
+ * contribution `{ type: 'tenzro.contribution/v1', salt, data }` sealed to the session key, filed under data
+ * schema `tenzro.secagg.masked-input/v1`, whose `data` is a SecAggMaskedContribution carrying the party's
+ * signed stage-2 message. Opening one checks, in order:
+ *
+ *   schema       — a masked input on a session of another method: `submission_rejected`; any other schema on
+ *                  a secure_aggregation session: `secure_aggregation_required`; a plain commitment:
+ *                  `submission_rejected` (masked inputs are always salted)
+ *   envelope     — decryption, strict JSON, salted commitment (the refusals of submission.ts)
+ *   document     — SecAggMaskedContribution (zod): `schema_validation_failed` naming fields, never values
+ *   layout       — `layout` is the model's aggregate layout id (`submission_rejected`); `sourceSchema` one of
+ *                  the model's data schemas (`unknown_schema`)
+ *   message      — the signed stage-2 message: type, session, roster key of its `partyId`, signature, and
+ *                  `partyId` = the submission's party, vector of the layout's ring length (`secagg_rejected`
+ *                  `<SecAggError code>: …`)
+ *   noise        — with noiseAddition, `noiseVariance` ≥ the per-party share the session needs
+ *                  (calibrateSkellam(DP target, layout sensitivities).variance / threshold, 1e-9 relative
+ *                  tolerance); without it, `noiseVariance` must be null (`submission_rejected`)
+ */
+import {
+  calibrateSkellam,
+  fromBase64Url,
+  skellamEpsilon,
+  verifyStatement,
+  type SecretBytes,
+} from '@tenzro/crypto';
+import { aggregateLayoutOf, type AggregateLayout, type SkellamNoiseConfig } from '@tenzro/models';
+import {
+  MaskedInputBody,
+  SECAGG_MASKED_INPUT_SCHEMA,
+  SECAGG_TYPES,
+  SecAggError,
+  SecAggMaskedContribution,
+  TenzroError,
+  secAggConfigOf,
+  type ChannelSubmission,
+  type SecAggConfig,
+  type SessionTerms,
+  type SignedMaskedInput,
+} from '@tenzro/protocol';
+import { refuse } from './errors.js';
+import type { EnclaveModelImpl } from './session.js';
+import { openContribution } from './submission.js';
+
+/** Relative slack on the declared noise variance (floating-point round trips through JSON and division). */
+export const NOISE_VARIANCE_TOLERANCE = 1e-9;
+
+/** Skellam noise the session requires (noiseAddition on). */
+export interface SecAggNoiseTarget {
+  /** Total variance μ that makes the sum (ε, δ)-DP for one record. */
+  totalVariance: number;
+  /** μ / threshold: what each party must add, so any ≥ threshold survivors carry at least μ. */
+  perPartyVariance: number;
+  epsilon: number;
+  delta: number;
+}
+
+/** A session's secure-aggregation parameters, derived from its terms and its model. */
+export interface SecAggSession {
+  config: SecAggConfig;
+  layout: AggregateLayout;
+  /** null without noiseAddition. */
+  noise: SecAggNoiseTarget | null;
+}
+
+/** A SecAggError as the refusal that crosses the channel: below_threshold apart, the rest secagg_rejected. */
+export function secAggRefusal(error: SecAggError): TenzroError {
+  if (error.code === 'below_threshold') return refuse('secagg_below_threshold', error.message);
+  return refuse('secagg_rejected', `${error.code}: ${error.message}`);
+}
+
+/**
+ * The protocol configuration (roster, threshold, vector length = the layout's ring length) and the noise
+ * target of a secure_aggregation session. `method_not_available` when the model has no aggregate layout.
+ */
+export function secAggSessionOf(terms: SessionTerms, model: EnclaveModelImpl): SecAggSession {
+  const policy = terms.dataPolicy;
+  const secure = policy.secureAggConfig;
+  if (policy.aggregationMethod !== 'secure_aggregation' || secure === undefined) {
+    throw refuse('invalid_request', 'the session does not use secure_aggregation');
+  }
+  const layout = aggregateLayoutOf(model.id);
+  if (layout === undefined) throw refuse('method_not_available', 'the session model declares no aggregate layout');
+  let config: SecAggConfig;
+  try {
+    config = secAggConfigOf(terms, layout.ringLength);
+  } catch (error) {
+    if (error instanceof SecAggError) throw secAggRefusal(error);
+    throw refuse('invalid_data_policy', 'the session terms do not give a valid secure-aggregation configuration');
+  }
+  let noise: SecAggNoiseTarget | null = null;
+  if (secure.noiseAddition) {
+    const target = secure.differentialPrivacy;
+    if (target === undefined) throw refuse('invalid_data_policy', 'noiseAddition needs a differential-privacy target');
+    let totalVariance: number;
+    try {
+      totalVariance = calibrateSkellam({ epsilon: target.epsilon, delta: target.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity }).variance;
+    } catch {
+      throw refuse('invalid_data_policy', 'no Skellam noise reaches the session DP target for this layout');
+    }
+    noise = { totalVariance, perPartyVariance: totalVariance / config.threshold, epsilon: target.epsilon, delta: target.delta };
+  }
+  return { config, layout, noise };
+}
+
+/**
+ * The DP statement of a released sum: `survivors` parties each added at least the per-party share, so the
+ * sum carries Skellam noise of variance ≥ survivors × share ≥ μ; ε is what the accountant certifies there.
+ */
+export function noiseStatement(session: SecAggSession, survivors: number): SkellamNoiseConfig | null {
+  if (session.noise === null) return null;
+  const variance = survivors * session.noise.perPartyVariance;
+  const { epsilon, order } = skellamEpsilon({ variance, delta: session.noise.delta, l1: session.layout.l1Sensitivity, l2: session.layout.l2Sensitivity });
+  return { mechanism: 'skellam', variance, epsilon, delta: session.noise.delta, order, survivors, threshold: session.config.threshold };
+}
+
+export interface OpenedMaskedInput {
+  partyId: string;
+  commitment: string;
+  /** Hex SHA-256 of the ciphertext bytes read. */
+  ciphertextHash: string;
+  contribution: SecAggMaskedContribution;
+  /** The verified stage-2 message, as the server role's collectMaskedInputs takes it. */
+  message: SignedMaskedInput;
+}
+
+function rejected(code: SecAggError['code'], message: string): TenzroError {
+  return refuse('secagg_rejected', `${code}: secagg masked-input: ${message}`);
+}
+
+/**
+ * The stage-2 message, checked as the server role checks it (parseSigned: shape, type, session, roster,
+ * signature), plus: it is the submitting party's, and its vector has the session's length.
+ */
+function verifyMaskedInputMessage(config: SecAggConfig, raw: SecAggMaskedContribution['maskedInput'], partyId: string): SignedMaskedInput {
+  const type = (raw.body as { type?: unknown }).type;
+  if (typeof type === 'string' && type !== SECAGG_TYPES.maskedInput && Object.values(SECAGG_TYPES).includes(type as never)) {
+    throw rejected('stage_out_of_order', `expected a ${SECAGG_TYPES.maskedInput} message, got ${type}`);
+  }
+  const parsed = MaskedInputBody.safeParse(raw.body);
+  if (!parsed.success) throw rejected('invalid_message', `not a valid ${SECAGG_TYPES.maskedInput} message`);
+  const body = parsed.data;
+  if (body.sessionId !== config.sessionId) throw rejected('wrong_session', 'the masked input is for another session');
+  if (body.partyId !== partyId) throw rejected('invalid_message', "the masked input names another party than the submission's");
+  const signer = config.parties.find((p) => p.partyId === body.partyId);
+  if (signer === undefined) throw rejected('unknown_party', 'the party is not in the roster');
+  let signature: Uint8Array;
+  try {
+    signature = fromBase64Url(raw.signature, 'signature');
+  } catch {
+    throw rejected('invalid_signature', 'the signature is malformed');
+  }
+  if (signature.length !== 64 || !verifyStatement(signer.signingPublicKey, body, signature)) {
+    throw rejected('invalid_signature', "the signature does not verify under the party's roster key");
+  }
+  let vector: Uint8Array;
+  try {
+    vector = fromBase64Url(body.maskedInput, 'maskedInput');
+  } catch {
+    throw rejected('invalid_message', 'maskedInput is not base64url');
+  }
+  if (vector.length !== config.vectorLength * 4) {
+    throw rejected('invalid_message', `maskedInput must be ${config.vectorLength * 4} bytes, got ${vector.length}`);
+  }
+  return { body, signature: raw.signature };
+}
+
+/**
+ * Checks before any decryption: a masked input only on a secure_aggregation session and only there, and
+ * always with a salted commitment. A records submission on a federated session passes untouched.
+ */
+export function assertMaskedInputSubmission(terms: SessionTerms, submission: ChannelSubmission): void {
+  const secure = terms.dataPolicy.aggregationMethod === 'secure_aggregation';
+  const masked = submission.dataSchema === SECAGG_MASKED_INPUT_SCHEMA;
+  if (masked && !secure) throw refuse('submission_rejected', 'a masked input belongs to a secure_aggregation session only');
+  if (!masked && secure) {
+    throw refuse('secure_aggregation_required', 'this session aggregates masked statistics: contribute a masked input (platform.ai.contribute), not records');
+  }
+  if (masked && submission.commitmentScheme !== 'salted') throw refuse('submission_rejected', 'a masked input must carry a salted commitment');
+}
+
+/** Opens and checks one masked-input submission (see the module header). */
+export async function openMaskedInput(
+  privateKey: SecretBytes,
+  model: EnclaveModelImpl,
+  session: SecAggSession,
+  terms: SessionTerms,
+  submission: ChannelSubmission,
+): Promise<OpenedMaskedInput> {
+  assertMaskedInputSubmission(terms, submission);
+  const { data, ciphertextHash } = await openContribution(privateKey, submission);
+  const parsed = SecAggMaskedContribution.safeParse(data);
+  if (!parsed.success) {
+    const details = parsed.error.issues.slice(0, 20).map((issue) => ({ field: issue.path.join('.') || '(root)', message: issue.code }));
+    throw refuse('schema_validation_failed', 'the masked input is not a SecAggMaskedContribution', details);
+  }
+  const contribution = parsed.data;
+  if (contribution.layout !== session.layout.id) throw refuse('submission_rejected', "the masked input follows another layout than the model's");
+  if (!model.dataSchemas.includes(contribution.sourceSchema)) {
+    throw refuse('unknown_schema', "the masked input's source schema is not one the session's model declares");
+  }
+  const message = verifyMaskedInputMessage(session.config, contribution.maskedInput, submission.partyId);
+  if (session.noise === null) {
+    if (contribution.noiseVariance !== null) throw refuse('submission_rejected', 'the session adds no noise: noiseVariance must be null');
+  } else {
+    const required = session.noise.perPartyVariance;
+    if (contribution.noiseVariance === null || contribution.noiseVariance < required * (1 - NOISE_VARIANCE_TOLERANCE)) {
+      throw refuse('submission_rejected', `the masked input carries less noise than the session requires (per-party variance ${required})`);
+    }
+  }
+  return { partyId: submission.partyId, commitment: submission.commitment, ciphertextHash, contribution, message };
+}

@@ -1,0 +1,89 @@
+/**
+ * The party's input to secure aggregation (docs/secure-aggregation.md, "Statistics" and "Noise"), computed
+ * locally before anything is sent: the records are validated with the model's data schema, turned into the
+ * model's integer statistics (`computeStatistics` of its aggregate layout), given this party's share of
+ * the Skellam noise when the session asks for it, and encoded on the ring Z_2^32 (`encodeStatistics`).
+ *
+ * Noise share: the session's DP target (ε, δ) and the layout's per-record sensitivities give the total
+ * variance μ (`calibrateSkellam`, the same calibration the enclave checks against); each party adds
+ * Sk(μ / threshold) to every statistic, so any ≥ threshold survivors leave at least Sk(μ) in the sum.
+ */
+import { calibrateSkellam, sampleSkellam, type RandomSource, randomBytes } from '@tenzro/crypto';
+import { aggregateLayoutOf, computeStatistics, encodeStatistics, getDataSchema, getModel, type AggregateLayout } from '@tenzro/models';
+import type { ErrorDetail, SessionTerms } from '@tenzro/protocol';
+import { SecureAggregationError } from './errors.js';
+
+/** How many schema problems the error message spells out (all of them are in `details`). */
+const LISTED_PROBLEMS = 5;
+
+export interface SecAggInput {
+  layout: AggregateLayout;
+  /** The data schema the statistics were computed from (the contribution's `sourceSchema`). */
+  dataSchema: string;
+  /** The ring vector to mask (length layout.ringLength). */
+  encoded: Uint32Array;
+  /** Variance of the Skellam share added to each statistic; null without noiseAddition. */
+  noiseVariance: number | null;
+}
+
+/** The session model's aggregate layout, or `unsupported_model`. */
+export function layoutOfSession(terms: SessionTerms): AggregateLayout {
+  const model = getModel(terms.modelId);
+  if (model === undefined) {
+    throw new SecureAggregationError('unsupported_model', `this SDK does not know the model ${terms.modelId} of the session, so it cannot compute its statistics`);
+  }
+  const layout = aggregateLayoutOf(terms.modelId);
+  if (layout === undefined || !model.methods.includes('secure_aggregation')) {
+    throw new SecureAggregationError('unsupported_model', `the model ${terms.modelId} declares no aggregate statistics for secure_aggregation`);
+  }
+  return layout;
+}
+
+/** Validates `data` with `dataSchema` (one of the model's schemas) and returns the records. */
+function validateRecords(terms: SessionTerms, dataSchema: string, data: unknown): unknown[] {
+  const model = getModel(terms.modelId)!;
+  if (!model.dataSchemas.includes(dataSchema)) {
+    throw new SecureAggregationError('unknown_schema', `the model ${terms.modelId} takes ${model.dataSchemas.join(', ')}, not ${dataSchema}`);
+  }
+  const schema = getDataSchema(dataSchema);
+  if (schema === undefined) throw new SecureAggregationError('unknown_schema', `this SDK does not know the data schema ${dataSchema}`);
+  const result = schema.validate(data);
+  if (result.ok) return result.records;
+  const details: ErrorDetail[] = result.errors.map((e) => ({
+    ...(e.index >= 0 ? { index: e.index } : {}),
+    ...(e.field ? { field: e.field } : {}),
+    message: e.message,
+  }));
+  const listed = result.errors.slice(0, LISTED_PROBLEMS).map((e) => `${e.index >= 0 ? `record ${e.index}` : 'the data'}${e.field ? ` field ${e.field}` : ''}: ${e.message}`);
+  const more = result.errors.length - listed.length;
+  const tail = more > 0 || result.truncated ? `; and ${result.truncated ? 'more' : more} more` : '';
+  throw new SecureAggregationError(
+    'schema_validation_failed',
+    `the records do not follow ${dataSchema} (nothing was sent): ${listed.join('; ')}${tail}`,
+    { details },
+  );
+}
+
+/** The per-party Skellam variance the session asks for: μ / threshold, or null without noiseAddition. */
+export function noiseShareOf(terms: SessionTerms, layout: AggregateLayout): number | null {
+  const secure = terms.dataPolicy.secureAggConfig;
+  if (secure === undefined || !secure.noiseAddition) return null;
+  const target = secure.differentialPrivacy;
+  if (target === undefined) throw new SecureAggregationError('unsupported_model', 'the session asks for noise without a differential-privacy target');
+  const { variance } = calibrateSkellam({ epsilon: target.epsilon, delta: target.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity });
+  return variance / secure.threshold;
+}
+
+/** Validate → statistics → noise share → ring encoding. Nothing leaves the party here. */
+export function prepareSecAggInput(terms: SessionTerms, dataSchema: string, data: unknown, random: RandomSource = randomBytes): SecAggInput {
+  const layout = layoutOfSession(terms);
+  const records = validateRecords(terms, dataSchema, data);
+  const values = computeStatistics(layout, records as Parameters<typeof computeStatistics>[1]);
+  const noiseVariance = noiseShareOf(terms, layout);
+  const noise = noiseVariance === null ? undefined : sampleSkellam(noiseVariance, values.length, random);
+  const encoded = encodeStatistics(layout, values, noise);
+  if (encoded.length !== layout.ringLength) {
+    throw new SecureAggregationError('unsupported_model', `the layout ${layout.id} encoded ${encoded.length} ring elements, not ${layout.ringLength}`);
+  }
+  return { layout, dataSchema, encoded, noiseVariance };
+}
