@@ -37,6 +37,12 @@ export const AuditEventKind = z.enum([
   'party_registered',
   'tenant_created',
   'consent_revoked',
+  /** Secure aggregation: a stage closed (or the round failed there); payload names the stage, how, and who. */
+  'secagg_stage_closed',
+  /** Secure aggregation: the host published a run's unmask request (stage 3). */
+  'secagg_unmask_requested',
+  /** Secure aggregation: a survivor's unmask answer arrived (a ciphertext to the session key, by hash). */
+  'secagg_unmask_received',
 ]);
 export type AuditEventKind = z.infer<typeof AuditEventKind>;
 
@@ -54,6 +60,13 @@ export const DataSubmittedPayload = z
   .catchall(z.unknown());
 export const ConsentRecordedPayload = z
   .object({ partyId: PartyId, consent: ConsentFlags, signature: Base64Url })
+  .catchall(z.unknown());
+/**
+ * A survivor's unmask answer (secure aggregation, stage 3): a ciphertext to the session key like a
+ * submission, so the deletion statement of the session lists its hash beside the submissions'.
+ */
+export const SecAggUnmaskReceivedPayload = z
+  .object({ partyId: PartyId, runId: z.string(), ciphertextHash: z.string() })
   .catchall(z.unknown());
 /** The whole attested report rides in the event, so observers can verify it without opening a result. */
 export const ResultReleasedPayload = z

@@ -12,6 +12,7 @@ import { buildOpenApi } from './http/openapi.js';
 import { registerRoute, type AnyRouteSpec } from './http/route.js';
 import { logRoutes } from './http/routes/log.js';
 import { partyRoutes } from './http/routes/parties.js';
+import { secAggRoutes } from './http/routes/secagg.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { systemRoutes } from './http/routes/system.js';
 
@@ -20,7 +21,7 @@ export const JSON_MAX_DEPTH = 64;
 export const API_VERSION = '0.1.0';
 
 export function allRoutes(ctx: Context): AnyRouteSpec[] {
-  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...logRoutes(ctx)];
+  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...secAggRoutes(ctx), ...logRoutes(ctx)];
 }
 
 export function buildApp(ctx: Context): FastifyInstance {
@@ -60,7 +61,7 @@ export function buildApp(ctx: Context): FastifyInstance {
   const routes = allRoutes(ctx);
   const streamRoutes = routes.filter((r) => r.body?.kind === 'stream');
   for (const route of routes.filter((r) => r.body?.kind !== 'stream')) registerRoute(app, route);
-  // The data route reads its body as a raw stream, counted and cut by the blob store: Fastify's bodyLimit
+  // The upload routes (data, masked input, unmask answer) read their body as a raw stream, counted and cut by the blob store: Fastify's bodyLimit
   // does not apply there, and JSON is refused (415).
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();

@@ -27,11 +27,17 @@ export interface ServerConfig {
   minSessionTtlMs: number;
   /** Log level of the host (never bodies, never auth headers). */
   logLevel: string;
+  /**
+   * How long a secure-aggregation stage stays open after it opened (TENZRO_SECAGG_STAGE_TIMEOUT_MS): at the
+   * deadline it closes with the parties that answered, or the round fails below the threshold.
+   */
+  secAggStageTimeoutMs: number;
 }
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT_UPLOADS = 32;
+export const DEFAULT_SECAGG_STAGE_TIMEOUT_MS = 120_000;
 
 /** packages/enclave/dist/main.js, resolved from this file (packages/server/{src,dist}/config.*). */
 export function defaultEnclaveEntry(): string {
@@ -75,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     adminKey: adminKey ? adminKey : undefined,
     minSessionTtlMs: integer(env, 'TENZRO_MIN_SESSION_TTL_MS', 60_000, 1_000, 86_400_000),
     logLevel: env.TENZRO_LOG_LEVEL || 'info',
+    secAggStageTimeoutMs: integer(env, 'TENZRO_SECAGG_STAGE_TIMEOUT_MS', DEFAULT_SECAGG_STAGE_TIMEOUT_MS, 100, 86_400_000),
   };
 }

@@ -14,7 +14,7 @@ import type { UploadGate } from './upload-gate.js';
 export interface Signals {
   /** A run was queued: the job runner should look now rather than at its next poll. */
   runQueued(): void;
-  /** A session with an expiry was created: the expiry timer may need to fire sooner. */
+  /** A session with an expiry was created, or a secure-aggregation stage opened: the timer may need to fire sooner. */
   expiryChanged(): void;
 }
 

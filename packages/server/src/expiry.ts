@@ -2,10 +2,13 @@
  * Enforces `expiresAt` by the server clock even when nobody calls (DESIGN §6): a timer armed for the next
  * expiry, plus a sweep every 30 s that also catches what the timer missed (clock jumps, restarts). Each
  * overdue session is expired and its data deleted in one transaction; leftover key destructions are
- * retried on the same sweep.
+ * retried on the same sweep. The same timer fires at the next secure-aggregation stage deadline, so a
+ * stage closes (or its round fails) on time without any request.
  */
 import { nowIso, type Context } from './context.js';
 import { enforceExpiry, resumeShredding } from './domain/lifecycle.js';
+import { advanceDueRounds } from './domain/secagg.js';
+import { nextRoundDeadline } from './repositories/secagg.js';
 import { nextExpiry, overdueOpenSessions, overdueRetainedSessions } from './repositories/sessions.js';
 
 export const SWEEP_INTERVAL_MS = 30_000;
@@ -36,12 +39,13 @@ export class ExpiryWatcher {
     void this.sweep();
   }
 
-  /** Re-arms the one-shot timer for the earliest pending expiry. */
+  /** Re-arms the one-shot timer for the earliest pending expiry or secure-aggregation stage deadline. */
   async rearm(): Promise<void> {
     if (this.#closed) return;
     let next: string | undefined;
     try {
-      next = await nextExpiry(this.#ctx.db);
+      const candidates = [await nextExpiry(this.#ctx.db), await nextRoundDeadline(this.#ctx.db)].filter((t): t is string => t !== undefined);
+      next = candidates.sort()[0];
     } catch (error) {
       this.#ctx.logger.error({ err: error }, 'expiry: reading the next expiry failed');
       return;
@@ -85,6 +89,7 @@ export class ExpiryWatcher {
           ctx.logger.error({ err: error, sessionId: session.id }, 'expiry: enforcing failed; retried at the next sweep');
         }
       }
+      if (!this.#closed) await advanceDueRounds(ctx);
       if (!this.#closed) await resumeShredding(ctx, { blobs: false });
     } catch (error) {
       ctx.logger.error({ err: error }, 'expiry sweep failed');

@@ -133,17 +133,20 @@ describe('session creation rules', () => {
     expect(t.json(response).error.code).toBe('unknown_model');
   });
 
-  it('refuses secure_aggregation and mpc with 422 method_not_available', async () => {
-    for (const aggregationMethod of ['secure_aggregation', 'mpc']) {
-      const dataPolicy =
-        aggregationMethod === 'mpc'
-          ? { aggregationMethod, mpcConfig: { protocol: 'shamir_secret_sharing', threshold: 2, totalParties: 3 } }
-          : { aggregationMethod, secureAggConfig: { threshold: 2, noiseAddition: true } };
-      const response = await t.inject('bankA', { method: 'POST', url: '/v1/sessions', payload: { ...base, dataPolicy } });
-      expect(response.statusCode).toBe(422);
-      expect(t.json(response).error.code).toBe('method_not_available');
-      expect(t.json(response).error.message).toContain('later release');
-    }
+  it('refuses a method the running enclave does not announce (mpc) with 422 method_not_available', async () => {
+    const dataPolicy = { aggregationMethod: 'mpc', mpcConfig: { protocol: 'shamir_secret_sharing', threshold: 2, totalParties: 3 } };
+    const response = await t.inject('bankA', { method: 'POST', url: '/v1/sessions', payload: { ...base, dataPolicy } });
+    expect(response.statusCode).toBe(422);
+    expect(t.json(response).error.code).toBe('method_not_available');
+    expect(t.json(response).error.message).toContain('later release');
+  });
+
+  it('creates a secure_aggregation session once the running enclave announces the method', async () => {
+    expect(t.server.ctx.enclave.info()!.models.find((m) => m.modelId === 'risk-analyzer-v2')!.methods).toContain('secure_aggregation');
+    const dataPolicy = { aggregationMethod: 'secure_aggregation', secureAggConfig: { threshold: 2, noiseAddition: true } };
+    const response = await t.inject('bankA', { method: 'POST', url: '/v1/sessions', payload: { ...base, dataPolicy } });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(t.json(response).dataPolicy.secureAggConfig).toEqual({ threshold: 2, noiseAddition: true, differentialPrivacy: { epsilon: 1, delta: 1e-5 } });
   });
 
   it('refuses minParticipants above the participants with 422 invalid_data_policy', async () => {

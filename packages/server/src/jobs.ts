@@ -5,12 +5,15 @@
  * recipient), run completed, session completed, `result_released`, and — under delete_after_inference —
  * the crypto-shredding of the inputs. A failure puts the session back to its open status so the run can be
  * asked for again. At startup, runs a killed server left `running` are queued again (up to 3 attempts).
+ *
+ * A secure_aggregation run first goes through its unmask phase (domain/secagg.ts `unmaskPhase`): included =
+ * complete ∩ U2, the unmask request published, the survivors' answers awaited; the enclave then gets the
+ * included masked inputs and the relayed messages and answers. Completion marks the round `done`.
  */
 import { fromBase64Url } from '@tenzro/crypto';
 import {
   InferenceParameters,
   TenzroError,
-  deriveOpenStatus,
   progressOf,
   promptHash,
   reportHash,
@@ -22,7 +25,8 @@ import {
 import { nowIso, type Context } from './context.js';
 import type { RunsTable } from './db/schema.js';
 import { parseTerms } from './domain/access.js';
-import { factsOf, finishShredding, shredInTransaction } from './domain/lifecycle.js';
+import { factsOf, finishShredding, openStatusOf, shredInTransaction } from './domain/lifecycle.js';
+import { completeRound, isSecAgg, maskedInputSubmissions, onRunFailed, unmaskPhase, type SecAggRunInputs } from './domain/secagg.js';
 import { appendAudit } from './repositories/audit.js';
 import { insertResults } from './repositories/results.js';
 import { findRunById, nextClaimableRun, runsInStatus, updateRun } from './repositories/runs.js';
@@ -56,10 +60,11 @@ async function failRunInTransaction(
     lease_until: null,
     error_json: runError(error.code, error.message, error.retryable),
   });
+  if (terms && isSecAgg(terms)) await onRunFailed(trx, run.session_id, run.id, error, at);
   const session = await findSession(trx, run.session_id);
   if (session && session.status === 'running' && terms) {
     const facts = await factsOf(trx, session.id, terms);
-    await setSessionStatus(trx, session.id, deriveOpenStatus(facts), at);
+    await setSessionStatus(trx, session.id, await openStatusOf(trx, session.id, terms, facts), at);
   }
   await appendAudit(trx, {
     sessionId: run.session_id,
@@ -216,26 +221,38 @@ export class JobRunner {
       if (included.length < terms.dataPolicy.minParticipants) {
         throw new TenzroError('session_not_ready', `only ${included.length} participants have submitted and consented`);
       }
+      let secagg: SecAggRunInputs | undefined;
+      if (isSecAgg(terms)) {
+        const prepared = await unmaskPhase(ctx, run, terms, facts, { closed: () => this.#closed, leaseMs: RUN_LEASE_MS });
+        if (!prepared) return; // shutting down while waiting: the run stays `running` and is requeued at the next start
+        ({ included, secagg } = prepared);
+        if (included.length < terms.dataPolicy.minParticipants) {
+          throw new TenzroError('session_not_ready', `only ${included.length} parties of U2 have sent a masked input and consented`);
+        }
+      }
       const inSet = new Set(included);
       outcome = await ctx.enclave.call('run', {
         runId: run.id,
         sessionId,
         sealedKey: session.sealed_key,
         terms,
-        submissions: facts.submissions
-          .filter((s) => inSet.has(s.party_id) && s.deleted_at === null)
-          .map((s) => ({
-            partyId: s.party_id,
-            blobPath: ctx.blobs.path(s.blob_hash),
-            commitment: s.commitment,
-            commitmentScheme: s.commitment_scheme as 'plain' | 'salted',
-            dataSchema: s.data_schema,
-          })),
+        submissions: secagg
+          ? maskedInputSubmissions(ctx, facts, included)
+          : facts.submissions
+              .filter((s) => inSet.has(s.party_id) && s.deleted_at === null)
+              .map((s) => ({
+                partyId: s.party_id,
+                blobPath: ctx.blobs.path(s.blob_hash),
+                commitment: s.commitment,
+                commitmentScheme: s.commitment_scheme as 'plain' | 'salted',
+                dataSchema: s.data_schema,
+              })),
         consents: facts.consents
           .filter((c) => inSet.has(c.party_id))
           .map((c) => ({ partyId: c.party_id, consent: JSON.parse(c.consent_json), signature: c.signature })),
         prompt: run.prompt,
         parameters: InferenceParameters.parse(JSON.parse(run.parameters_json)),
+        ...(secagg ? { secagg } : {}),
       });
       this.#checkOutcome(run, terms, included, outcome);
     } catch (error) {
@@ -296,6 +313,7 @@ export class JobRunner {
           timings_json: JSON.stringify(outcome.timings),
         });
         await setSessionStatus(trx, session.id, 'completed', at);
+        if (isSecAgg(terms)) await completeRound(trx, session.id, run.id, at);
         await appendAudit(trx, {
           sessionId: session.id,
           type: 'result_released',

@@ -205,6 +205,59 @@ function runTimings(): Migration {
   };
 }
 
+/**
+ * Secure aggregation (docs/secure-aggregation.md): the round of each secure_aggregation session, the
+ * relayed stage-0/1 messages (one per session, stage and party), and the survivors' unmask answers (one
+ * per session, run and party, each a blob). Masked inputs are ordinary submissions.
+ */
+function secureAggregation(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('secagg_rounds')
+        .addColumn('session_id', 'text', (c) => c.primaryKey().references('sessions.id'))
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('layout', 'text', (c) => c.notNull())
+        .addColumn('vector_length', 'integer', (c) => c.notNull())
+        .addColumn('stage_opened_at', 'text')
+        .addColumn('stage_deadline', 'text')
+        .addColumn('u1_json', 'text')
+        .addColumn('u2_json', 'text')
+        .addColumn('error_json', 'text')
+        .addColumn('unmask_run_id', 'text')
+        .addColumn('unmask_request_json', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('secagg_rounds_deadline').on('secagg_rounds').columns(['stage_deadline']).execute();
+
+      await db.schema
+        .createTable('secagg_messages')
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('party_id', 'text', (c) => c.notNull().references('parties.party_id'))
+        .addColumn('message_json', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('secagg_messages_pk', ['session_id', 'stage', 'party_id'])
+        .execute();
+
+      await db.schema
+        .createTable('secagg_unmask')
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+        .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))
+        .addColumn('party_id', 'text', (c) => c.notNull().references('parties.party_id'))
+        .addColumn('blob_hash', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text')
+        .addPrimaryKeyConstraint('secagg_unmask_pk', ['session_id', 'run_id', 'party_id'])
+        .execute();
+      await db.schema.createIndex('secagg_unmask_blob').on('secagg_unmask').column('blob_hash').execute();
+    },
+  };
+}
+
 /** The migrations of one dialect, in order of their names. */
 export function createMigrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -213,6 +266,7 @@ export function createMigrationProvider(dialect: DialectName): MigrationProvider
         '0001_initial': initial(dialect),
         '0002_transparency_log': transparencyLog(dialect),
         '0003_run_timings': runTimings(),
+        '0004_secure_aggregation': secureAggregation(),
       };
     },
   };

@@ -148,6 +148,59 @@ export interface TreeHeadsTable {
   signature: string;
 }
 
+/**
+ * The secure-aggregation round of a `secure_aggregation` session (docs/secure-aggregation.md), one row per
+ * session, created with the session. `stage` follows SECAGG_ROUND_STAGES; `stage_deadline` is when the open
+ * stage closes even if some parties have not answered (null: no stage open, or advertise before its first
+ * message). U1 and U2 (party ids, roster order) are fixed when advertise and share-keys close.
+ */
+export interface SecAggRoundsTable {
+  session_id: string;
+  stage: string;
+  /** The model's statistic layout id and its ring vector length (fixed at creation). */
+  layout: string;
+  vector_length: number;
+  stage_opened_at: string | null;
+  stage_deadline: string | null;
+  /** JSON string[]: the parties whose advertisement was kept (U1), once advertise closed. */
+  u1_json: string | null;
+  /** JSON string[]: the parties whose share-keys message was kept (U2), once share-keys closed. */
+  u2_json: string | null;
+  /** JSON `{ code, message }` once the round failed. */
+  error_json: string | null;
+  /** The run whose unmask request is (or was last) published, and that request (JSON UnmaskRequest). */
+  unmask_run_id: string | null;
+  unmask_request_json: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Bumped by every write; a write is also how a transaction takes the row's lock (portable). */
+  version: number;
+}
+
+/** A relayed stage-0/1 message (public keys; shares sealed pairwise between parties), as canonical JSON. */
+export interface SecAggMessagesTable {
+  session_id: string;
+  /** 'advertise' | 'share-keys'. */
+  stage: string;
+  party_id: string;
+  /** JCS of `{ body, signature }`, exactly as verified. */
+  message_json: string;
+  received_at: string;
+}
+
+/** A survivor's stage-3 answer to one run's unmask request: an envelope sealed to the session key (a blob). */
+export interface SecAggUnmaskTable {
+  session_id: string;
+  run_id: string;
+  party_id: string;
+  /** Lowercase hex SHA-256 of the envelope: its name in the blob store. */
+  blob_hash: string;
+  size: number;
+  received_at: string;
+  /** Set by crypto-shredding, like a submission's. */
+  deleted_at: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -161,4 +214,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   merkle_nodes: MerkleNodesTable;
   tree_heads: TreeHeadsTable;
+  secagg_rounds: SecAggRoundsTable;
+  secagg_messages: SecAggMessagesTable;
+  secagg_unmask: SecAggUnmaskTable;
 }

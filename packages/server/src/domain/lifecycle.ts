@@ -28,6 +28,13 @@ import {
   setSessionStatus,
 } from '../repositories/sessions.js';
 import { deletedBlobHashes, isBlobReferenced, markSubmissionsDeleted, submissionsOf } from '../repositories/submissions.js';
+import {
+  deletedUnmaskBlobHashes,
+  findRound,
+  isUnmaskBlobReferenced,
+  markUnmaskDeleted,
+  unmaskOfSession,
+} from '../repositories/secagg.js';
 import { EnclaveCallError } from '../enclave-client.js';
 import { parseTerms } from './access.js';
 
@@ -63,6 +70,37 @@ export async function factsOf(db: Executor, sessionId: string, terms: SessionTer
   };
 }
 
+/** Round stages after the masked-input stage closed: the inputs are fixed and the session may run. */
+export const SECAGG_INPUTS_CLOSED: ReadonlySet<string> = new Set(['awaiting-run', 'unmask', 'done']);
+
+/**
+ * The facts a secure-aggregation session runs on once its masked-input stage closed: only parties that
+ * sent a masked input can still be included, so a party that dropped out earlier (and may have consented)
+ * no longer holds the session back as "midway".
+ */
+export function secAggRunFacts<F extends ProgressFacts>(facts: F): F {
+  const submitted = new Set(facts.dataSubmittedBy);
+  return { ...facts, participants: facts.participants.filter((p) => submitted.has(p)) };
+}
+
+/**
+ * The open status of a session (deriveOpenStatus), with the secure-aggregation gate: such a session is
+ * never `ready` before its masked-input stage has closed (round stage `awaiting-run`), nor after its round
+ * failed; once closed, readiness is judged over the parties that sent a masked input.
+ */
+export async function openStatusOf(
+  db: Executor,
+  sessionId: string,
+  terms: SessionTerms,
+  facts: SessionFacts,
+): Promise<'created' | 'collecting' | 'awaiting_consent' | 'ready'> {
+  if (terms.dataPolicy.aggregationMethod !== 'secure_aggregation') return deriveOpenStatus(facts);
+  const round = await findRound(db, sessionId);
+  if (round && SECAGG_INPUTS_CLOSED.has(round.stage)) return deriveOpenStatus(secAggRunFacts(facts));
+  const status = deriveOpenStatus(facts);
+  return status === 'ready' ? 'collecting' : status;
+}
+
 /** Writes the open status the facts imply (only for a session that is not final or running). */
 export async function recomputeOpenStatus(
   db: Executor,
@@ -71,7 +109,7 @@ export async function recomputeOpenStatus(
   at: string,
 ): Promise<SessionStatus> {
   const facts = await factsOf(db, row.id, terms);
-  const status = deriveOpenStatus(facts);
+  const status = await openStatusOf(db, row.id, terms, facts);
   await setSessionStatus(db, row.id, status, at);
   return status;
 }
@@ -86,7 +124,8 @@ export async function shredInTransaction(
   actor: { tenantId: string | null; partyId: string | null },
   at: string,
 ): Promise<string[]> {
-  const hashes = await markSubmissionsDeleted(db, sessionId, at);
+  // Masked inputs are submissions; the survivors' unmask answers are ciphertexts to the same key.
+  const hashes = [...(await markSubmissionsDeleted(db, sessionId, at)), ...(await markUnmaskDeleted(db, sessionId, at))];
   await clearSealedKey(db, sessionId, at);
   await appendAudit(db, {
     sessionId,
@@ -99,10 +138,10 @@ export async function shredInTransaction(
   return hashes;
 }
 
-/** Removes blob files no live submission names. */
+/** Removes blob files no live submission or unmask answer names. */
 export async function removeUnreferencedBlobs(ctx: Context, hashes: readonly string[]): Promise<void> {
   for (const hash of new Set(hashes)) {
-    if (await isBlobReferenced(ctx.db, hash)) continue;
+    if ((await isBlobReferenced(ctx.db, hash)) || (await isUnmaskBlobReferenced(ctx.db, hash))) continue;
     try {
       await ctx.blobs.delete(hash);
     } catch (error) {
@@ -137,9 +176,11 @@ export async function destroyEnclaveKey(ctx: Context, sessionId: string): Promis
   if (!session) return true;
   if (session.key_destroyed_at !== null) return true;
   const reason = deletionReasonOf(session);
-  const ciphertexts = [
-    ...new Set((await submissionsOf(ctx.db, sessionId)).filter((s) => s.deleted_at !== null).map((s) => 'sha256:' + s.blob_hash)),
-  ].sort();
+  const deleted = [
+    ...(await submissionsOf(ctx.db, sessionId)).filter((s) => s.deleted_at !== null).map((s) => s.blob_hash),
+    ...(await unmaskOfSession(ctx.db, sessionId)).filter((u) => u.deleted_at !== null).map((u) => u.blob_hash),
+  ];
+  const ciphertexts = [...new Set(deleted.map((hash) => 'sha256:' + hash))].sort();
   let destroyed: EnclaveResultOf<'destroySessionKey'> | undefined;
   try {
     destroyed = await ctx.enclave.call('destroySessionKey', { sessionId, reason, ciphertexts });
@@ -189,7 +230,7 @@ export async function finishShredding(ctx: Context, sessionId: string, hashes: r
 
 /** Completes shredding a crash or an unavailable enclave interrupted. */
 export async function resumeShredding(ctx: Context, options: { blobs: boolean }): Promise<void> {
-  if (options.blobs) await removeUnreferencedBlobs(ctx, await deletedBlobHashes(ctx.db));
+  if (options.blobs) await removeUnreferencedBlobs(ctx, [...(await deletedBlobHashes(ctx.db)), ...(await deletedUnmaskBlobHashes(ctx.db))]);
   for (const sessionId of await sessionsOwingKeyDestruction(ctx.db)) {
     if (!ctx.enclave.ready()) return;
     await destroyEnclaveKey(ctx, sessionId);

@@ -1,7 +1,9 @@
 /**
  * Which model a session may name, and with which method. The host knows the catalogue as data
- * (@tenzro/protocol MODEL_CATALOGUE); the model digest, and whether this enclave build runs the model at
- * all, come from the measured enclave's `hello`, so the host cannot put a digest of its choosing in terms.
+ * (@tenzro/protocol MODEL_CATALOGUE: data schemas, the methods a model is designed for); the model digest,
+ * and which methods this enclave build runs for it, come from the measured enclave's `hello`, so the host
+ * cannot put a digest of its choosing in terms. A method the model declares is available exactly when the
+ * running enclave announces it (the catalogue's `available` list is the release's default, not a gate).
  */
 import { TenzroError, catalogueEntry, type AggregationMethod } from '@tenzro/protocol';
 import type { EnclavePort } from '../enclave-client.js';
@@ -20,17 +22,14 @@ export function resolveModel(enclave: EnclavePort, modelId: string, method: Aggr
       details: [{ field: 'dataPolicy.aggregationMethod', message: `not supported by ${modelId}` }],
     });
   }
-  if (!entry.available.includes(method)) {
-    throw new TenzroError('method_not_available', `aggregation method ${method} arrives in a later release`, {
-      details: [{ field: 'dataPolicy.aggregationMethod', message: 'not available in this release' }],
-    });
-  }
   const info = enclave.info();
   if (!info) throw new TenzroError('enclave_unavailable', 'the enclave has not started yet; try again shortly');
   const carried = info.models.find((m) => m.modelId === modelId);
   if (!carried) throw new TenzroError('unknown_model', `model ${modelId} is not carried by the running enclave`);
   if (!carried.methods.includes(method)) {
-    throw new TenzroError('method_not_available', `aggregation method ${method} arrives in a later release`);
+    throw new TenzroError('method_not_available', `aggregation method ${method} is not available in the running enclave (it arrives in a later release)`, {
+      details: [{ field: 'dataPolicy.aggregationMethod', message: 'not available in the running enclave' }],
+    });
   }
   return { modelId, modelDigest: carried.modelDigest, dataSchemas: entry.dataSchemas };
 }

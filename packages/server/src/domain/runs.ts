@@ -18,6 +18,9 @@ import { actingParty, denyAndAudit, rosterRole, type Actor } from './access.js';
 import { newId } from './ids.js';
 import { loadCurrent } from './load.js';
 import { runView } from './views.js';
+import { runRefusal } from './secagg.js';
+
+const OPEN_STATUSES: ReadonlySet<string> = new Set(['created', 'collecting', 'awaiting_consent', 'ready']);
 
 export interface RunRequestOutcome {
   created: boolean;
@@ -35,8 +38,13 @@ export async function requestRun(ctx: Context, actor: Actor, sessionId: string, 
   const outcome = await ctx.db.transaction().execute(async (trx): Promise<RunRequestOutcome> => {
     const current = await findSession(trx, sessionId);
     if (!current) throw new TenzroError('not_found', 'session not found');
-    assertCan('run', current.status as SessionStatus);
     const existing = await activeRun(trx, sessionId);
+    if (!existing && OPEN_STATUSES.has(current.status)) {
+      // A secure_aggregation session says which stage holds it back (or that its round failed).
+      const secAggRefusal = await runRefusal(trx, sessionId, terms);
+      if (secAggRefusal) throw secAggRefusal;
+    }
+    assertCan('run', current.status as SessionStatus);
     if (existing) return { created: false, run: runView(existing) };
     if (current.status !== 'ready') throw new TenzroError('session_not_ready', `the session is ${current.status}; it must be ready to run`);
     const run = {

@@ -38,6 +38,8 @@ import { recordJoin } from './joins.js';
 import { factsOf } from './lifecycle.js';
 import { loadCurrent } from './load.js';
 import { resolveModel } from './models.js';
+import { insertRound } from '../repositories/secagg.js';
+import { isSecAgg, newRoundRow, secAggLayoutForSession } from './secagg.js';
 import { sessionView, statusView } from './views.js';
 
 export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60 * 1000;
@@ -111,6 +113,8 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
     nonce: toBase64Url(new Uint8Array(randomBytes(16))),
   });
   const sessionId = computeSessionId(terms);
+  // A secure_aggregation session starts with its round; its layout (vector length) is fixed here.
+  const secAggLayout = isSecAgg(terms) ? secAggLayoutForSession(terms) : undefined;
 
   let key;
   try {
@@ -150,6 +154,7 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
           },
           members,
         );
+        if (secAggLayout) await insertRound(trx, newRoundRow(sessionId, secAggLayout, at));
         await appendAudit(trx, {
           sessionId,
           type: 'session_created',

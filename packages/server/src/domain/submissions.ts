@@ -3,12 +3,17 @@
  * hash, asks the enclave to verify it (decrypts, checks the commitment and the data schema, counts records),
  * and only then records the submission, the new status and the audit entry in one transaction. A refusal
  * goes back to the submitter with the enclave's code and details; the audit log keeps only the code.
+ *
+ * One pipeline (`receiveSubmission`) serves POST /data and POST /secagg/masked-input (a masked input is a
+ * normal submission filed under `tenzro.secagg.masked-input/v1`); `SubmissionRules` carry what differs: the
+ * checks before the upload, the checks again in the recording transaction, and what follows the record.
  */
 import {
   TenzroError,
   assertCan,
   type CommitmentScheme,
   type SessionStatus,
+  type SessionTerms,
   type SubmissionResponse,
 } from '@tenzro/protocol';
 import type { Readable } from 'node:stream';
@@ -18,7 +23,9 @@ import { appendAudit } from '../repositories/audit.js';
 import { activeRun } from '../repositories/runs.js';
 import { findSession } from '../repositories/sessions.js';
 import { findSubmission, insertSubmission } from '../repositories/submissions.js';
-import { actingParty, denyAndAudit, rosterRole, type Actor } from './access.js';
+import type { SessionsTable } from '../db/schema.js';
+import type { Executor } from '../repositories/executor.js';
+import { actingParty, denyAndAudit, rosterRole, type Actor, type LoadedSession } from './access.js';
 import { newId } from './ids.js';
 import { recomputeOpenStatus, removeUnreferencedBlobs } from './lifecycle.js';
 import { loadCurrent } from './load.js';
@@ -32,6 +39,36 @@ export interface SubmissionMeta {
   contentLength: number | undefined;
 }
 
+/** What differs between the routes that file a submission (POST /data, POST /secagg/masked-input). */
+export interface SubmissionRules {
+  /** The refused action, as the access_denied leaf names it ("submit data"). */
+  action: string;
+  /** Refusals that need no upload (method, data schema, stage), after the role and status checks. */
+  before(loaded: LoadedSession, partyId: string, meta: SubmissionMeta): Promise<void>;
+  /** In the recording transaction, before the insert: what may have changed while the upload streamed. */
+  inTransaction?(trx: Executor, row: SessionsTable, terms: SessionTerms, partyId: string, at: string): Promise<void>;
+  /** In the recording transaction, after the submission and its audit entry; may return a newer status. */
+  afterRecorded?(trx: Executor, row: SessionsTable, terms: SessionTerms, partyId: string, at: string): Promise<SessionStatus | undefined>;
+  /** After commit. */
+  afterCommit?(): void;
+}
+
+/** POST /data: a plain upload, refused on a secure_aggregation session (its parties send masked statistics). */
+const plainDataRules: SubmissionRules = {
+  action: 'submit data',
+  async before({ terms }, _partyId, meta) {
+    if (terms.dataPolicy.aggregationMethod === 'secure_aggregation') {
+      throw new TenzroError(
+        'secure_aggregation_required',
+        'this session uses secure_aggregation: the host takes no plain data upload; contribute masked statistics with platform.ai.contribute({ sessionId, data, dataSchema })',
+      );
+    }
+    if (!dataSchemasOf(terms.modelId).includes(meta.dataSchema)) {
+      throw new TenzroError('unknown_schema', `model ${terms.modelId} does not take data schema ${JSON.stringify(meta.dataSchema)}`);
+    }
+  },
+};
+
 export async function submitData(
   ctx: Context,
   actor: Actor,
@@ -39,18 +76,29 @@ export async function submitData(
   meta: SubmissionMeta,
   body: Readable,
 ): Promise<SubmissionResponse> {
-  const { row, terms } = await loadCurrent(ctx, actor, sessionId);
+  return receiveSubmission(ctx, actor, sessionId, meta, body, plainDataRules);
+}
+
+/** The one submission pipeline: checks, streamed blob, enclave verification, one recording transaction. */
+export async function receiveSubmission(
+  ctx: Context,
+  actor: Actor,
+  sessionId: string,
+  meta: SubmissionMeta,
+  body: Readable,
+  rules: SubmissionRules,
+): Promise<SubmissionResponse> {
+  const loaded = await loadCurrent(ctx, actor, sessionId);
+  const { row, terms } = loaded;
   const partyId = actingParty(actor, terms);
   if (partyId === undefined || rosterRole(terms, partyId) !== 'participant') {
-    throw await denyAndAudit(ctx.db, actor, sessionId, partyId, 'submit data', nowIso(ctx));
+    throw await denyAndAudit(ctx.db, actor, sessionId, partyId, rules.action, nowIso(ctx));
   }
   assertCan('submit', row.status as SessionStatus);
+  await rules.before(loaded, partyId, meta);
   if (await activeRun(ctx.db, sessionId)) throw new TenzroError('run_in_progress', 'a run is queued or running for this session');
   if (await findSubmission(ctx.db, sessionId, partyId)) {
     throw new TenzroError('already_submitted', `${partyId} has already submitted data to this session`);
-  }
-  if (!dataSchemasOf(terms.modelId).includes(meta.dataSchema)) {
-    throw new TenzroError('unknown_schema', `model ${terms.modelId} does not take data schema ${JSON.stringify(meta.dataSchema)}`);
   }
   if (meta.contentLength !== undefined && meta.contentLength > ctx.config.maxUploadBytes) {
     throw new TenzroError('payload_too_large', `the upload exceeds the limit of ${ctx.config.maxUploadBytes} bytes`);
@@ -100,6 +148,7 @@ export async function submitData(
       assertCan('submit', current.status as SessionStatus);
       if (current.expires_at <= at) throw new TenzroError('session_expired', 'the session has expired');
       if (await activeRun(trx, sessionId)) throw new TenzroError('run_in_progress', 'a run is queued or running for this session');
+      await rules.inTransaction?.(trx, current, terms, partyId, at);
       try {
         await insertSubmission(trx, {
           id: submissionId,
@@ -139,9 +188,10 @@ export async function submitData(
         },
         at,
       });
-      return next;
+      return (await rules.afterRecorded?.(trx, current, terms, partyId, at)) ?? next;
     });
     committed = true;
+    rules.afterCommit?.();
     return {
       submissionId,
       sessionId,

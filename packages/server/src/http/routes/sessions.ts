@@ -106,6 +106,7 @@ export function sessionRoutes(ctx: Context): AnyRouteSpec[] {
         'not_found',
         'forbidden',
         'already_submitted',
+        'secure_aggregation_required',
         'run_in_progress',
         'session_completed',
         'session_expired',
