@@ -102,6 +102,9 @@ describe('secure aggregation through the real server and enclave', () => {
     expect(regulator.content).toBe(result.content);
     expect(regulator.aggregatedDataHash).toBe(result.aggregatedDataHash);
     for (const b of banks.slice(1)) expect((await sdk.get(b.partyId)!.ai.getSessionResult(session.id)).content).toBe(result.content);
+    // The audit trail verifies end to end, the deletion of the unmask answers included.
+    const verdict = await bankA.audit.verifySession(session.id);
+    expect(verdict.firstFailure).toBeNull();
 
     // What the enclave saw: three masked vectors, none of them an encoding of statistics.
     const [capture] = capturesOf(captureDir, session.id);
@@ -155,7 +158,7 @@ describe('secure aggregation through the real server and enclave', () => {
     });
     const key = await bankA.ai.getSessionKey(session.id);
     const { encryptWithSessionKey, hashCommitment } = await import('@tenzro/platform');
-    const records = demoPartitions(50, 1).bankA!;
+    const records = demoPartitions(100, 1).bankA!;
     const error = await bankA.ai
       .submitSessionData({ sessionId: session.id, data: await encryptWithSessionKey(JSON.stringify(records), key.publicKey), dataSchema: 'transaction_records_v1', commitment: await hashCommitment(records) })
       .catch((e: unknown) => e);

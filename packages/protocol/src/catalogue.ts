@@ -15,7 +15,7 @@ export const MODEL_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   'risk-analyzer-v2': {
     dataSchemas: ['transaction_records_v1'],
     methods: ['federated', 'secure_aggregation', 'mpc'],
-    available: ['federated'],
+    available: ['federated', 'secure_aggregation'],
   },
 };
 

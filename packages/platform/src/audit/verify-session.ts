@@ -20,6 +20,7 @@ import {
   AttestationError,
   ConsentRecordedPayload,
   DataSubmittedPayload,
+  SecAggUnmaskReceivedPayload,
   DeletionAttestedPayload,
   KeyIssuedPayload,
   ResultReleasedPayload,
@@ -198,6 +199,8 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
   const created = eventsOf(entries, 'session_created', SessionCreatedPayload);
   const keys = eventsOf(entries, 'key_issued', KeyIssuedPayload);
   const submissions = eventsOf(entries, 'data_submitted', DataSubmittedPayload);
+  // Secure aggregation: each survivor's unmask answer is a ciphertext to the session key too.
+  const unmaskAnswers = eventsOf(entries, 'secagg_unmask_received', SecAggUnmaskReceivedPayload);
   const consents = eventsOf(entries, 'consent_recorded', ConsentRecordedPayload);
   const results = eventsOf(entries, 'result_released', ResultReleasedPayload);
   const deletions = eventsOf(entries, 'deletion_attested', DeletionAttestedPayload);
@@ -493,9 +496,10 @@ export async function verifySessionEvidence(evidence: SessionEvidence, trust: Ev
         destroyed.push(...statement.destroyed.ciphertexts);
       }
       if (submissions.malformed) return failed(submissions.malformed);
-      const submitted = submissions.events.map((s) => s.payload.ciphertextHash);
+      if (unmaskAnswers.malformed) return failed(unmaskAnswers.malformed);
+      const submitted = [...submissions.events, ...unmaskAnswers.events].map((s) => s.payload.ciphertextHash);
       if (!sameSet(destroyed, submitted)) {
-        return failed(`the attested deletion lists ${new Set(destroyed).size} ciphertexts, the log has ${new Set(submitted).size} submissions, and they differ`);
+        return failed(`the attested deletion lists ${new Set(destroyed).size} ciphertexts, the log has ${new Set(submitted).size} submitted ciphertexts (data and unmask answers), and they differ`);
       }
       return passed(`the enclave attested destroying the session key and the ${submitted.length} submitted ciphertexts`);
     },
