@@ -460,6 +460,20 @@ describe('what the server sees', () => {
   });
 });
 
+describe('the complete graph', () => {
+  it('an explicit { kind: "complete" } graph is the same protocol, byte for byte, as no graph', () => {
+    const transcript = (graph: boolean): string => {
+      const roster = makeRoster(5, 3, 6, deterministicRng(seedOf('complete/signing')));
+      const config: SecAggConfig = graph ? { ...roster.config, graph: { kind: 'complete' } } : roster.config;
+      const rngs = Array.from({ length: 5 }, (_, i) => deterministicRng(seedOf(`complete/party/${i}`)));
+      const inputs = Array.from({ length: 5 }, (_, i) => Uint32Array.from({ length: 6 }, (_, j) => i * 10 + j));
+      const run = runSession({ ...roster, config }, inputs, { dropBeforeMasked: [2], dropAfterMasked: [4], rngs });
+      return JSON.stringify({ a: run.adverts, s: run.shareMessages, m: run.masked, u: run.unmasks, sum: Array.from(run.sum) });
+    };
+    expect(transcript(true)).toBe(transcript(false));
+  });
+});
+
 describe('SecAgg+ neighbours (Bell et al. CCS 2020)', () => {
   it('is a symmetric k-regular graph, the same for every party', () => {
     const seed = randomBytes(32);

@@ -9,6 +9,11 @@
 // Stage 2 maskInput:     y_u = x_u + PRG(b_u) + Σ γ_uv PRG(s_uv) over the parties that shared keys (U2).
 // Stage 3 unmask:        per party of U2, EITHER the b share (its masked input arrived) OR the s^SK share
 //                        (it dropped), never both; a request asking both for one party is refused.
+//
+// SecAgg+ (Bell et al. CCS 2020; config.graph a Harary graph, see neighbours.ts): the same stages restricted
+// to the party's neighbours N(u): shares t_k-of-(k + 1) over N[u] = N(u) ∪ {u} (x = roster index), sealed to
+// N(u) ∩ U1 only; pairwise masks with N(u) ∩ U2 only; stage 3 answers only for parties of N[u]. Every
+// global check stays, and each stage also checks that N[u] still holds t_k parties.
 
 import {
   SHAMIR_SHARE_LENGTH,
@@ -46,6 +51,7 @@ import {
   type SignedUnmask,
 } from './messages.js';
 import { accumulate, maskSeed, maskSign, pairwiseMask, selfMask } from './masks.js';
+import { topologyOf, type SecAggTopology } from './neighbours.js';
 
 export interface AdvertisedKeys {
   partyId: string;
@@ -100,6 +106,13 @@ function expectStage<S extends SecAggClientState['stage']>(
 function assertThreshold(config: SecAggConfig, count: number, stage: SecAggStage, what: string): void {
   if (count < config.threshold) {
     throw new SecAggError('below_threshold', stage, `${count} ${what}, fewer than the threshold ${config.threshold}: aborting`);
+  }
+}
+
+// SecAgg+: N[u] (u and its neighbours) must still hold t_k of the parties at this stage.
+function assertNeighbourhood(topology: SecAggTopology, count: number, stage: SecAggStage, what: string): void {
+  if (topology.kind === 'harary' && count < topology.shareThreshold) {
+    throw new SecAggError('below_threshold', stage, `${count} ${what}, fewer than the neighbourhood threshold ${topology.shareThreshold}: aborting`);
   }
 }
 
@@ -190,12 +203,15 @@ export function shareKeysWithRng(state: SecAggClientState, advertisements: unkno
     throw new SecAggError('inconsistent_request', 'share-keys', 'the advertisement of this party does not carry its keys');
   }
   const n = config.parties.length;
+  const topology = topologyOf(config);
+  const peers = u1.filter((p) => p.partyId !== partyId && topology.adjacent(current.index, p.index));
+  assertNeighbourhood(topology, peers.length + 1, 'share-keys', 'parties of this neighbourhood advertised keys');
+  // Evaluated at every roster index (x = index); only N[u]'s shares leave this function.
   const bSeed = SecretBytes.from(rng(32));
-  const sShares = splitSecret(current.sPrivateKey.expose(), { threshold: config.threshold, shares: n }, rng);
-  const bShares = splitSecret(bSeed.expose(), { threshold: config.threshold, shares: n }, rng);
+  const sShares = splitSecret(current.sPrivateKey.expose(), { threshold: topology.shareThreshold, shares: n }, rng);
+  const bShares = splitSecret(bSeed.expose(), { threshold: topology.shareThreshold, shares: n }, rng);
   const ciphertexts: { to: string; ciphertext: string }[] = [];
-  for (const peer of u1) {
-    if (peer.partyId === partyId) continue;
+  for (const peer of peers) {
     const key = encryptionKey(current, peer);
     const plaintext = concatBytes(sShares[peer.index - 1]!.y, bShares[peer.index - 1]!.y);
     const sealed = sealPairwise(key, plaintext, { sender: partyId, recipient: peer.partyId, aad: shareAad(config.sessionId, partyId, peer.partyId) });
@@ -210,12 +226,14 @@ export function shareKeysWithRng(state: SecAggClientState, advertisements: unkno
 
 /**
  * Verifies the share-keys messages the server forwarded (U2 ⊆ U1): signatures, session, senders in U1,
- * no duplicates, every sender addressed exactly U1 minus itself, |U2| ≥ t. Shared by client and server.
+ * no duplicates, every sender addressed exactly U1 minus itself (SecAgg+: exactly its neighbours in U1),
+ * |U2| ≥ t. Shared by client and server.
  */
 export function verifyShareKeys(config: SecAggConfig, u1: readonly AdvertisedKeys[], messages: unknown, stage: SecAggStage): SignedShareKeys[] {
   if (!Array.isArray(messages)) throw new SecAggError('invalid_message', stage, 'share-keys messages must be an array');
   const senders = new Set<string>();
   const u1Ids = new Set(u1.map((p) => p.partyId));
+  const topology = topologyOf(config);
   const verified = messages.map((raw) => {
     const signed = parseSigned(config, ShareKeysBody, raw, stage, SECAGG_TYPES.shareKeys);
     const { partyId, ciphertexts } = signed.body;
@@ -223,8 +241,16 @@ export function verifyShareKeys(config: SecAggConfig, u1: readonly AdvertisedKey
     if (senders.has(partyId)) throw new SecAggError('duplicate_party', stage, `${partyId} shared keys twice`);
     senders.add(partyId);
     const recipients = new Set(ciphertexts.map((c) => c.to));
-    if (recipients.size !== ciphertexts.length || recipients.size !== u1Ids.size - 1 || recipients.has(partyId) || [...recipients].some((r) => !u1Ids.has(r))) {
-      throw new SecAggError('invalid_message', stage, `${partyId} must send exactly one ciphertext to every other party of U1`);
+    if (topology.kind === 'complete') {
+      if (recipients.size !== ciphertexts.length || recipients.size !== u1Ids.size - 1 || recipients.has(partyId) || [...recipients].some((r) => !u1Ids.has(r))) {
+        throw new SecAggError('invalid_message', stage, `${partyId} must send exactly one ciphertext to every other party of U1`);
+      }
+    } else {
+      const sender = partyIndex(config, partyId)!;
+      const expected = u1.filter((p) => p.partyId !== partyId && topology.adjacent(sender, p.index));
+      if (recipients.size !== ciphertexts.length || recipients.size !== expected.length || expected.some((p) => !recipients.has(p.partyId))) {
+        throw new SecAggError('invalid_message', stage, `${partyId} must send exactly one ciphertext to every neighbour of it in U1`);
+      }
     }
     return signed;
   });
@@ -239,12 +265,15 @@ export function maskInput(state: SecAggClientState, shareKeysMessages: unknown, 
   if (!(input instanceof Uint32Array)) throw new TypeError('input must be a Uint32Array (fixed-point encoded)');
   if (input.length !== config.vectorLength) throw new RangeError(`input must have config.vectorLength (${config.vectorLength}) entries, got ${input.length}`);
   const verified = verifyShareKeys(config, current.u1, shareKeysMessages, 'masked-input');
+  const topology = topologyOf(config);
+  const indexOf = new Map(current.u1.map((p) => [p.partyId, p.index] as const));
   const held: Record<string, HeldShares> = {};
   for (const { body } of verified) {
     if (body.partyId === partyId) {
       held[partyId] = current.ownShares;
       continue;
     }
+    if (!topology.adjacent(current.index, indexOf.get(body.partyId)!)) continue;
     const entry = body.ciphertexts.find((c) => c.to === partyId)!;
     const sender = current.u1.find((p) => p.partyId === body.partyId)!;
     const key = encryptionKey(current, sender);
@@ -265,10 +294,11 @@ export function maskInput(state: SecAggClientState, shareKeysMessages: unknown, 
   }
   if (held[partyId] === undefined) throw new SecAggError('inconsistent_request', 'masked-input', 'the share-keys message of this party is missing');
   const u2 = verified.map((m) => m.body.partyId);
+  assertNeighbourhood(topology, Object.keys(held).length, 'masked-input', 'parties of this neighbourhood shared keys');
   const masked = Uint32Array.from(input);
   accumulate(masked, selfMask(current.bSeed.expose(), config.sessionId, partyId, config.vectorLength), 1);
   for (const peer of current.u1) {
-    if (peer.partyId === partyId || !u2.includes(peer.partyId)) continue;
+    if (peer.partyId === partyId || !u2.includes(peer.partyId) || !topology.adjacent(current.index, peer.index)) continue;
     const seed = maskSeed(current.sPrivateKey, peer.sPublicKey, config.sessionId, partyId, peer.partyId);
     accumulate(masked, pairwiseMask(seed, config.vectorLength), maskSign(current.index, peer.index));
     seed.fill(0);
@@ -310,12 +340,18 @@ export function unmask(state: SecAggClientState, request: unknown): ClientStep<S
   }
   if (!survivors.has(partyId)) throw new SecAggError('inconsistent_request', 'unmask', 'the request claims this party dropped');
   assertThreshold(config, survivors.size, 'unmask', 'parties sent masked inputs');
+  // SecAgg+: answer for N[u] only (complete graph: everyone), after checking N[u] kept t_k survivors.
+  const topology = topologyOf(config);
+  const mine = (of: string): boolean => of === partyId || topology.adjacent(current.index, partyIndex(config, of)!);
+  const selfMaskOf = parsed.selfMaskShares.filter(mine);
+  const pairwiseKeyOf = parsed.pairwiseKeyShares.filter(mine);
+  assertNeighbourhood(topology, selfMaskOf.length, 'unmask', 'parties of this neighbourhood sent masked inputs');
   const body: UnmaskBody = {
     type: SECAGG_TYPES.unmask,
     sessionId: config.sessionId,
     partyId,
-    selfMaskShares: parsed.selfMaskShares.map((of) => ({ of, share: toBase64Url(current.held[of]!.bShare) })),
-    pairwiseKeyShares: parsed.pairwiseKeyShares.map((of) => ({ of, share: toBase64Url(current.held[of]!.sShare) })),
+    selfMaskShares: selfMaskOf.map((of) => ({ of, share: toBase64Url(current.held[of]!.bShare) })),
+    pairwiseKeyShares: pairwiseKeyOf.map((of) => ({ of, share: toBase64Url(current.held[of]!.sShare) })),
   };
   const message = signBody(current.signingKey, body);
   return { state: { stage: 'done', config, partyId, index: current.index, signingKey: current.signingKey }, message };

@@ -1,17 +1,23 @@
 // The session's secure-aggregation parameters: roster (party ids with their roster signing keys; the
 // position in the roster + 1 is the party's index, its Shamir x and its mask-sign order), threshold t and
 // vector length. t is never clamped: 2 ≤ t ≤ n and t > n/2 (so no two disjoint sets of t parties exist
-// to which a server could tell different stories), else invalid_config.
+// to which a server could tell different stories), else invalid_config. The optional `graph` selects
+// SecAgg+ (Bell et al. CCS 2020, see neighbours.ts): shares and pairwise masks only between neighbours of a
+// Harary graph H(k, n); absent means the complete graph of Bonawitz et al.
 
 import { MAX_MASK_LENGTH, isValidSigningPublicKey } from '@tenzro/crypto';
 import { PARTY_ID_PATTERN, SESSION_ID_PATTERN } from '../ids.js';
 import { SecAggError } from './errors.js';
+import { hararyDegreeProblem } from './neighbours.js';
 
 export interface SecAggParty {
   partyId: string;
   /** Ed25519 roster signing key of the party (DESIGN §4). */
   signingPublicKey: Uint8Array;
 }
+
+/** The communication graph: all-to-all, or a k-regular Harary graph over a permutation drawn from `seed`. */
+export type SecAggGraphSpec = { kind: 'complete' } | { kind: 'harary'; k: number; seed: Uint8Array };
 
 export interface SecAggConfig {
   sessionId: string;
@@ -20,6 +26,8 @@ export interface SecAggConfig {
   /** Length of every input vector over Z_{2^32}. */
   vectorLength: number;
   parties: readonly SecAggParty[];
+  /** Absent: the complete graph. Set by secAggConfigOf from the terms (secAggGraphFor); tests may force one. */
+  graph?: SecAggGraphSpec;
 }
 
 /** Most parties in one session (Shamir x runs over 1..n). */
@@ -55,7 +63,27 @@ export function validateSecAggConfig(config: SecAggConfig): SecAggConfig {
     ids.add(party.partyId);
     keys.add(key);
   });
+  validateGraph(config.graph, n, threshold);
   return config;
+}
+
+function validateGraph(graph: unknown, n: number, threshold: number): void {
+  if (graph === undefined) return;
+  if (typeof graph !== 'object' || graph === null) invalid('config.graph must be an object');
+  const { kind } = graph as { kind?: unknown };
+  const keys = Object.keys(graph).sort().join(',');
+  if (kind === 'complete') {
+    if (keys !== 'kind') invalid('config.graph { kind: "complete" } takes no other field');
+    return;
+  }
+  if (kind !== 'harary') invalid('config.graph.kind must be "complete" or "harary"');
+  if (keys !== 'k,kind,seed') invalid('config.graph { kind: "harary" } must have exactly k and seed');
+  const { k, seed } = graph as { k: unknown; seed: unknown };
+  if (n < 3) invalid('config.graph: a Harary graph needs at least 3 parties');
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 2 || k >= n || k % 2 !== 0) invalid(`config.graph.k must be an even integer from 2 to n − 1 (n = ${n}), got ${String(k)}`);
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) invalid('config.graph.seed must be 32 bytes');
+  const problem = hararyDegreeProblem(n, k, threshold);
+  if (problem !== undefined) invalid(`config.graph: ${problem}`);
 }
 
 /** The 1-based index of a party in the roster, or undefined. */

@@ -2,6 +2,8 @@
 //   y_u = x_u + PRG(b_u) + Σ_{v ∈ U2, v ≠ u} γ_uv · PRG(s_uv)   over Z_{2^32},
 // with γ_uv = +1 if index(u) > index(v), −1 if index(u) < index(v), so every pairwise mask cancels in the
 // sum; s_uv = KA.agree(s_u^SK, s_v^PK) bound to session and pair (pairwiseSeed, purpose "mask").
+// SecAgg+ (Bell et al. CCS 2020) keeps the formula with the sum over v ∈ N(u) ∩ U2, the neighbours of u in
+// its Harary graph (neighbours.ts); the masks still cancel edge by edge.
 
 import { expandMask, pairwiseSeed, type SecretBytes } from '@tenzro/crypto';
 

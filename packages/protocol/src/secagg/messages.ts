@@ -3,7 +3,7 @@
 // canonical bytes (signStatement), sent as `{ body, signature }` with base64url bytes. Parsed with zod at
 // the boundary; a message of another stage is refused as stage_out_of_order.
 
-import { fromBase64Url, signStatement, toBase64Url, verifyStatement, type SecretBytes } from '@tenzro/crypto';
+import { canonicalBytes, concatBytes, fromBase64Url, sha256, signStatement, toBase64Url, toHex, verifyStatement, type SecretBytes } from '@tenzro/crypto';
 import { z } from 'zod';
 import { Base64Url, PartyId, SessionId } from '../primitives.js';
 import { partyIndex, signingKeyOf, type SecAggConfig } from './config.js';
@@ -103,6 +103,28 @@ export function parseBody<S extends z.ZodType>(schema: S, value: unknown, stage:
   return parsed.data;
 }
 
+// Triples (roster key, canonical body, signature) that verified, by SHA-256: content-addressed, so a hit is
+// exactly a signature that was checked before. The same U1 and U2 messages are checked by every party of a
+// process that plays several (the demo, tests), twice by collectAdvertisements, and again by the enclave
+// on a retried run; this keeps that at one Ed25519 verification each. Bounded; only successes are kept.
+const VERIFIED = new Set<string>();
+const VERIFIED_LIMIT = 65_536;
+
+function verifiedBefore(publicKey: Uint8Array, body: object, signature: Uint8Array): { hit: boolean; key: string } {
+  const key = toHex(sha256(concatBytes(publicKey, signature, canonicalBytes(body))));
+  return { hit: VERIFIED.has(key), key };
+}
+
+function remember(key: string): void {
+  if (VERIFIED.size >= VERIFIED_LIMIT) VERIFIED.delete(VERIFIED.values().next().value!);
+  VERIFIED.add(key);
+}
+
+/** Internal (tests and measurements): forget every remembered verification. */
+export function forgetVerifiedSignatures(): void {
+  VERIFIED.clear();
+}
+
 /**
  * Parses a signed party message and checks session, roster membership and signature, in that order.
  */
@@ -128,8 +150,13 @@ export function parseSigned<S extends z.ZodType<{ type: string; sessionId: strin
   if (typeof signature !== 'string' || !/^[A-Za-z0-9_-]{86}$/.test(signature)) {
     throw new SecAggError('invalid_signature', stage, `signature of ${body.partyId} is malformed`);
   }
-  if (!verifyStatement(publicKey, body, fromBase64Url(signature, 'signature'))) {
-    throw new SecAggError('invalid_signature', stage, `signature of ${body.partyId} does not verify under its roster key`);
+  const signatureBytes = fromBase64Url(signature, 'signature');
+  const { hit, key } = verifiedBefore(publicKey, body, signatureBytes);
+  if (!hit) {
+    if (!verifyStatement(publicKey, body, signatureBytes)) {
+      throw new SecAggError('invalid_signature', stage, `signature of ${body.partyId} does not verify under its roster key`);
+    }
+    remember(key);
   }
   return { body, signature };
 }

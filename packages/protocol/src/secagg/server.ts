@@ -3,6 +3,11 @@
 // party, duplicate, stage) is set aside in `rejected` and the stage ends with its threshold check over the
 // accepted ones (below_threshold aborts). It only ever holds masked vectors: the unmasked value it
 // computes is the sum over the survivors, never one party's input.
+//
+// SecAgg+ (Bell et al. CCS 2020; config.graph a Harary graph, see neighbours.ts): the same stages, with each
+// share-keys message addressed to the sender's neighbours in U1, masks removed only along edges, every
+// secret reconstructed from the t_k answers of its owner's neighbourhood, and, besides every global check,
+// a per-neighbourhood check before asking for shares (assertNeighbourhoods) and before reconstructing.
 
 import { agreementPublicKey, combineShares, equalBytes, ringVectorFromBytes, type ShamirShare } from '@tenzro/crypto';
 import { partyIndex, validateSecAggConfig, type SecAggConfig } from './config.js';
@@ -19,6 +24,7 @@ import {
 } from './messages.js';
 import { accumulate, maskSeed, maskSign, pairwiseMask, selfMask } from './masks.js';
 import { verifyAdvertisements, verifyShareKeys, type AdvertisedKeys } from './client.js';
+import { topologyOf } from './neighbours.js';
 
 export type SecAggServerState =
   | { stage: 'advertise'; config: SecAggConfig }
@@ -78,6 +84,30 @@ function sift<T extends { body: { partyId: string } }>(messages: unknown[], stag
   return { accepted, rejected };
 }
 
+/**
+ * SecAgg+ (no-op for the complete graph): refuses (below_threshold at `stage`) when some party of U2 has
+ * fewer than t_k parties able to give shares of its secret — those of `answering` in N[u] (its own share
+ * counts only if it is answering itself). Before the unmask request `answering` is U3 (the parties whose
+ * masked input arrived); before reconstruction, the survivors that answered. The host can call it before
+ * publishing a request; collectMaskedInputs and aggregate do.
+ */
+export function assertNeighbourhoods(config: SecAggConfig, u2: readonly string[], answering: ReadonlySet<string>, stage: SecAggStage = 'masked-input'): void {
+  const topology = topologyOf(config);
+  if (topology.kind === 'complete') return;
+  for (const id of u2) {
+    const index = partyIndex(config, id);
+    if (index === undefined) throw new SecAggError('unknown_party', stage, `${id} is not in the roster`);
+    const around = topology.neighboursOf(index).filter((j) => answering.has(config.parties[j - 1]!.partyId)).length + (answering.has(id) ? 1 : 0);
+    if (around < topology.shareThreshold) {
+      throw new SecAggError(
+        'below_threshold',
+        stage,
+        `only ${around} parties of the neighbourhood of ${id} can give its shares, fewer than the neighbourhood threshold ${topology.shareThreshold}: aborting, nothing is unmasked`,
+      );
+    }
+  }
+}
+
 /** A fresh aggregation for a validated configuration. */
 export function createSecAggServer(config: SecAggConfig): SecAggServerState {
   return { stage: 'advertise', config: validateSecAggConfig(config) };
@@ -133,6 +163,7 @@ export function collectMaskedInputs(state: SecAggServerState, messages: unknown)
   });
   assertThreshold(config, accepted.length, 'masked-input', 'parties sent masked inputs');
   const u3 = new Set(accepted.map((m) => m.body.partyId));
+  assertNeighbourhoods(config, current.u2, u3, 'masked-input');
   const request: UnmaskRequest = {
     type: SECAGG_TYPES.unmaskRequest,
     sessionId: config.sessionId,
@@ -157,25 +188,36 @@ export function aggregate(state: SecAggServerState, messages: unknown): ServerSt
   const current = expectStage(state, 'unmask', 'aggregate');
   const { config, request } = current;
   const survivors = request.selfMaskShares;
+  const topology = topologyOf(config);
+  const indices = new Map(config.parties.map((p, i) => [p.partyId, i + 1] as const));
+  const indexOf = (id: string): number => indices.get(id)!;
+  // A survivor p answers for the parties of N[p] (complete graph: all of them), in request order.
   const { accepted, rejected } = sift(asArray(messages, 'aggregate'), 'aggregate', (raw) => {
     const signed = parseSigned(config, UnmaskBody, raw, 'aggregate', SECAGG_TYPES.unmask);
     const { partyId, selfMaskShares, pairwiseKeyShares } = signed.body;
     if (!survivors.includes(partyId)) throw new SecAggError('unknown_party', 'aggregate', `${partyId} is not a survivor`);
-    if (!sameList(selfMaskShares.map((s) => s.of), request.selfMaskShares) || !sameList(pairwiseKeyShares.map((s) => s.of), request.pairwiseKeyShares)) {
+    const own = (of: string): boolean => of === partyId || topology.adjacent(indexOf(partyId), indexOf(of));
+    if (
+      !sameList(selfMaskShares.map((s) => s.of), request.selfMaskShares.filter(own)) ||
+      !sameList(pairwiseKeyShares.map((s) => s.of), request.pairwiseKeyShares.filter(own))
+    ) {
       throw new SecAggError('invalid_message', 'aggregate', `${partyId} did not answer the request as sent`);
     }
     for (const s of [...selfMaskShares, ...pairwiseKeyShares]) decodeBytes(s.share, 66, 'aggregate', 'share');
     return signed;
   });
   assertThreshold(config, accepted.length, 'aggregate', 'survivors sent their shares');
+  // SecAgg+: every secret needs t_k answers from its owner's neighbourhood; checked before any is rebuilt.
+  assertNeighbourhoods(config, current.u2, new Set(accepted.map((m) => m.body.partyId)), 'aggregate');
 
   const reconstruct = (of: string, pick: (body: UnmaskBody) => { of: string; share: string }[]): Uint8Array => {
-    const shares: ShamirShare[] = accepted.map(({ body }) => ({
-      x: partyIndex(config, body.partyId)!,
-      y: decodeBytes(pick(body).find((s) => s.of === of)!.share, 66, 'aggregate', 'share'),
-    }));
+    const shares: ShamirShare[] = [];
+    for (const { body } of accepted) {
+      const entry = pick(body).find((s) => s.of === of);
+      if (entry !== undefined) shares.push({ x: indexOf(body.partyId), y: decodeBytes(entry.share, 66, 'aggregate', 'share') });
+    }
     try {
-      return combineShares(shares, config.threshold);
+      return combineShares(shares, topology.shareThreshold);
     } catch (cause) {
       throw new SecAggError('reconstruction_failed', 'aggregate', `the shares of ${of} do not reconstruct`, { cause });
     }
@@ -196,6 +238,7 @@ export function aggregate(state: SecAggServerState, messages: unknown): ServerSt
     }
     for (const survivorId of survivors) {
       const survivor = current.u1.find((p) => p.partyId === survivorId)!;
+      if (!topology.adjacent(survivor.index, dropped.index)) continue; // no mask between them
       const seed = maskSeed(sPrivateKey, survivor.sPublicKey, config.sessionId, id, survivorId);
       // The survivor added γ(survivor, dropped) · PRG(s); take it away.
       accumulate(sum, pairwiseMask(seed, config.vectorLength), maskSign(survivor.index, dropped.index) === 1 ? -1 : 1);

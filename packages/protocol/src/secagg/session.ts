@@ -11,6 +11,7 @@ import { sessionIdOf, type SessionTerms } from '../terms.js';
 import { fromBase64Url } from '@tenzro/crypto';
 import { validateSecAggConfig, type SecAggConfig } from './config.js';
 import { SECAGG_TYPES, UnmaskRequest } from './messages.js';
+import { secAggGraphFor } from './neighbours.js';
 
 /** The data schema a masked-input submission is filed under (X-Tenzro-Data-Schema). */
 export const SECAGG_MASKED_INPUT_SCHEMA = 'tenzro.secagg.masked-input/v1';
@@ -92,12 +93,17 @@ export function secAggConfigOf(terms: SessionTerms, vectorLength: number): SecAg
   if (terms.dataPolicy.aggregationMethod !== 'secure_aggregation' || threshold === undefined) {
     throw new TypeError('secAggConfigOf: the session does not use secure_aggregation');
   }
-  return validateSecAggConfig({
-    sessionId: sessionIdOf(terms),
+  const sessionId = sessionIdOf(terms);
+  const config = validateSecAggConfig({
+    sessionId,
     threshold,
     vectorLength,
     parties: terms.participants.map((p) => ({ partyId: p.partyId, signingPublicKey: fromBase64Url(p.signingKey, 'signingKey') })),
   });
+  // SecAgg+ from SECAGG_PLUS_MIN_PARTIES on, when a Harary degree halves the work (neighbours.ts; valid by
+  // construction). A function of the terms alone: every party and the enclave derive the same graph.
+  const graph = secAggGraphFor(config.parties.length, sessionId, threshold);
+  return graph.kind === 'harary' ? { ...config, graph } : config;
 }
 
 /**
