@@ -58,5 +58,7 @@ export {
   SecAggRoundResponse,
   secAggConfigOf,
   buildUnmaskRequest,
+  secAggNoiseShare,
+  secAggProtectingVariance,
 } from './session.js';
 export { verifyAdvertisements, verifyShareKeys } from './client.js';

@@ -121,3 +121,19 @@ export function buildUnmaskRequest(config: SecAggConfig, u2: readonly string[], 
     pairwiseKeyShares: sorted.filter((id) => !included.has(id)),
   };
 }
+
+/**
+ * The Skellam variance each party adds under `noiseAddition` (docs/secure-aggregation.md, "Noise"): the
+ * calibrated total μ divided by threshold − 1, so that any ≥ threshold survivors carry at least μ even
+ * after one of them — who knows its own draw and receives the result — subtracts its own share.
+ */
+export function secAggNoiseShare(calibratedVariance: number, threshold: number): number {
+  if (!Number.isInteger(threshold) || threshold < 2) throw new RangeError(`threshold must be an integer ≥ 2, got ${threshold}`);
+  if (!(calibratedVariance > 0) || !Number.isFinite(calibratedVariance)) throw new RangeError('calibratedVariance must be a positive finite number');
+  return calibratedVariance / (threshold - 1);
+}
+
+/** The noise variance the released sum carries against any one recipient: the other survivors' shares. */
+export function secAggProtectingVariance(share: number, survivors: number): number {
+  return share * (survivors - 1);
+}
