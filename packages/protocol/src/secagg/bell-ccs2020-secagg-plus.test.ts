@@ -2,30 +2,25 @@
 // graph (symmetric, k-regular, the same for every party, k-connected), the choice of k and t_k, masks that
 // cancel at n = 40, 60, 100, dropouts before and after the masked input, per-neighbourhood thresholds at
 // every stage (clients and server), a malicious unmask request, and a golden vector file.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   combineShares,
   fromBase64Url,
   randomBytes,
-  ringVectorFromBytes,
   sha256,
   signStatement,
   signingPublicKeyFromPrivate,
   toBase64Url,
   toHex,
   utf8Encode,
-  type RandomSource,
 } from '@tenzro/crypto';
 import { describe, expect, it } from 'vitest';
-import { deterministicRng } from '../../../crypto/src/mask-prg.js';
 import type { SessionTerms } from '../terms.js';
 import { sessionIdOf } from '../terms.js';
-import { advertiseKeysWithRng, maskInput, shareKeysWithRng, unmask, verifyShareKeys, type SecAggClientState } from './client.js';
+import { maskInput, shareKeysWithRng, unmask, verifyShareKeys } from './client.js';
 import { validateSecAggConfig, type SecAggConfig, type SecAggGraphSpec } from './config.js';
 import { SecAggError } from './errors.js';
-import type { SignedAdvertise, SignedMaskedInput, SignedShareKeys, SignedUnmask, UnmaskRequest } from './messages.js';
-import { maskSeed, maskSign, pairwiseMask, selfMask } from './masks.js';
+import type { SignedShareKeys, UnmaskRequest } from './messages.js';
+import { maskSeed, maskSign, pairwiseMask } from './masks.js';
 import {
   SECAGG_PLUS_CORRECTNESS_BITS,
   SECAGG_PLUS_MIN_PARTIES,
@@ -36,136 +31,34 @@ import {
   secAggPlusColluders,
   topologyOf,
 } from './neighbours.js';
-import { aggregate, assertNeighbourhoods, collectAdvertisements, collectMaskedInputs, collectSharedKeys, createSecAggServer, type SecAggServerState } from './server.js';
+import {
+  OTHER_SESSION,
+  SESSION,
+  advertiseAll,
+  answers,
+  expectGoldenConsistent,
+  expectGoldenFile,
+  expectSecAggError,
+  goldenRun,
+  makeRoster,
+  maskedInputOf,
+  plainSum,
+  randomInputs,
+  readGoldenFile,
+  runSession,
+  runUntilUnmask,
+  seedBytes,
+  type GoldenFile,
+  type GoldenParty,
+} from './secagg-harness.fixture.js';
+import { aggregate, assertNeighbourhoods, collectAdvertisements, createSecAggServer } from './server.js';
 import { secAggConfigOf } from './session.js';
-
-const SESSION = 'mps_aaaaaaaaaaaaaaaaaaaaaaaaaa';
-
-interface Roster {
-  config: SecAggConfig;
-  signingKeys: Uint8Array[];
-}
-
-function makeRoster(n: number, threshold: number, vectorLength: number, graph: SecAggGraphSpec | undefined, rng: RandomSource = randomBytes): Roster {
-  const signingKeys = Array.from({ length: n }, () => rng(32));
-  const config: SecAggConfig = {
-    sessionId: SESSION,
-    threshold,
-    vectorLength,
-    parties: signingKeys.map((key, i) => ({ partyId: `party::bank${i + 1}::agent`, signingPublicKey: signingPublicKeyFromPrivate(key) })),
-    ...(graph === undefined ? {} : { graph }),
-  };
-  return { signingKeys, config: validateSecAggConfig(config) };
-}
 
 /** The Harary graph secAggGraphFor picks for (n, t) on SESSION (the test fails if it picks the complete one). */
 function autoGraph(n: number, threshold: number): SecAggGraphSpec & { kind: 'harary' } {
   const graph = secAggGraphFor(n, SESSION, threshold);
   if (graph.kind !== 'harary') throw new Error(`expected a Harary graph for n = ${n}, t = ${threshold}`);
   return graph;
-}
-
-function expectSecAggError(fn: () => unknown, code: string): SecAggError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SecAggError);
-    expect((error as SecAggError).code).toBe(code);
-    return error as SecAggError;
-  }
-  throw new Error(`expected SecAggError ${code}`);
-}
-
-interface RunOptions {
-  /** Parties (0-based) whose advertisement never arrives. */
-  dropAtAdvertise?: number[];
-  /** Parties that never send share-keys. */
-  dropAtShareKeys?: number[];
-  /** Parties that never send their masked input. */
-  dropBeforeMasked?: number[];
-  /** Parties that send their masked input but never answer the unmask request. */
-  dropAfterMasked?: number[];
-  rngs?: RandomSource[];
-}
-
-interface Staged {
-  clients: (SecAggClientState | undefined)[];
-  server: SecAggServerState;
-  adverts: SignedAdvertise[];
-  shareMessages: SignedShareKeys[];
-  masked: SignedMaskedInput[];
-  request: UnmaskRequest;
-}
-
-function runUntilUnmask(roster: Roster, inputs: Uint32Array[], options: RunOptions = {}): Staged {
-  const { config } = roster;
-  const n = config.parties.length;
-  const rngs = options.rngs ?? Array.from({ length: n }, () => randomBytes);
-  const dropped = (list: number[] | undefined, i: number): boolean => list?.includes(i) ?? false;
-  const clients: (SecAggClientState | undefined)[] = [];
-  const adverts: SignedAdvertise[] = [];
-  for (let i = 0; i < n; i++) {
-    const step = advertiseKeysWithRng({ config, partyId: config.parties[i]!.partyId, signingKey: roster.signingKeys[i]! }, rngs[i]!);
-    clients.push(dropped(options.dropAtAdvertise, i) ? undefined : step.state);
-    if (!dropped(options.dropAtAdvertise, i)) adverts.push(step.message);
-  }
-  const s0 = collectAdvertisements(createSecAggServer(config), adverts);
-  expect(s0.rejected).toEqual([]);
-  const shareMessages: SignedShareKeys[] = [];
-  for (let i = 0; i < n; i++) {
-    if (clients[i] === undefined) continue;
-    const step = shareKeysWithRng(clients[i]!, s0.output, rngs[i]!);
-    clients[i] = step.state;
-    if (!dropped(options.dropAtShareKeys, i)) shareMessages.push(step.message);
-  }
-  const s1 = collectSharedKeys(s0.state, shareMessages);
-  expect(s1.rejected).toEqual([]);
-  const masked: SignedMaskedInput[] = [];
-  for (let i = 0; i < n; i++) {
-    if (clients[i] === undefined || dropped(options.dropAtShareKeys, i)) continue;
-    const step = maskInput(clients[i]!, s1.output, inputs[i]!);
-    clients[i] = step.state;
-    if (!dropped(options.dropBeforeMasked, i)) masked.push(step.message);
-  }
-  const s2 = collectMaskedInputs(s1.state, masked);
-  expect(s2.rejected).toEqual([]);
-  return { clients, server: s2.state, adverts, shareMessages, masked, request: s2.output };
-}
-
-interface Run extends Staged {
-  unmasks: SignedUnmask[];
-  sum: Uint32Array;
-  survivors: string[];
-}
-
-function answers(roster: Roster, staged: Staged, skip: number[] = []): SignedUnmask[] {
-  const out: SignedUnmask[] = [];
-  roster.config.parties.forEach((party, i) => {
-    if (!staged.request.selfMaskShares.includes(party.partyId)) return;
-    const step = unmask(staged.clients[i]!, staged.request);
-    if (!skip.includes(i)) out.push(step.message);
-  });
-  return out;
-}
-
-function runSession(roster: Roster, inputs: Uint32Array[], options: RunOptions = {}): Run {
-  const staged = runUntilUnmask(roster, inputs, options);
-  const unmasks = answers(roster, staged, options.dropAfterMasked);
-  const s3 = aggregate(staged.server, unmasks);
-  expect(s3.rejected).toEqual([]);
-  return { ...staged, unmasks, sum: s3.output.sum, survivors: s3.output.survivors };
-}
-
-function randomInputs(n: number, length: number): Uint32Array[] {
-  return Array.from({ length: n }, () => new Uint32Array(randomBytes(length * 4).buffer));
-}
-
-function plainSum(inputs: readonly Uint32Array[], include: (i: number) => boolean): Uint32Array {
-  const sum = new Uint32Array(inputs[0]!.length);
-  inputs.forEach((input, i) => {
-    if (include(i)) for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + input[j]!;
-  });
-  return sum;
 }
 
 /** 0-based positions of the neighbours of 0-based party `i`. */
@@ -217,8 +110,8 @@ describe('the Harary graph H(k, n)', () => {
         for (const j of lists[i]!) expect(lists[j]).toContain(i);
       }
       // Every party builds the graph from its own copy of the configuration (a different seed object).
-      const a = topologyOf({ ...makeRoster(n, t, 1, { kind: 'harary', k, seed: seed.slice() }).config });
-      const b = topologyOf({ ...makeRoster(n, t, 1, { kind: 'harary', k, seed: seed.slice() }).config });
+      const a = topologyOf({ ...makeRoster(n, t, 1, { graph: { kind: 'harary', k, seed: seed.slice() } }).config });
+      const b = topologyOf({ ...makeRoster(n, t, 1, { graph: { kind: 'harary', k, seed: seed.slice() } }).config });
       for (let i = 1; i <= n; i++) expect(a.neighboursOf(i)).toEqual(b.neighboursOf(i));
       // Vertex connectivity k (Harary 1962): random removals of k − 1 parties never disconnect it…
       for (let trial = 0; trial < 200; trial++) {
@@ -231,7 +124,7 @@ describe('the Harary graph H(k, n)', () => {
 
   it('the seed is SHA-256 of the domain tag and the session id; another session gives another graph', () => {
     expect(toHex(secAggGraphSeed(SESSION))).toBe(toHex(sha256(utf8Encode(`tenzro.secagg.plus-graph-seed/v1|${SESSION}`))));
-    const other = secAggGraphFor(100, 'mps_bbbbbbbbbbbbbbbbbbbbbbbbbb', 90);
+    const other = secAggGraphFor(100, OTHER_SESSION, 90);
     const mine = autoGraph(100, 90);
     expect(other.kind).toBe('harary');
     if (other.kind !== 'harary') return;
@@ -337,12 +230,6 @@ function makeRosterConfig(n: number, t: number, graph: SecAggGraphSpec): SecAggC
   return { sessionId: SESSION, threshold: t, vectorLength: 1, parties: PARTIES.slice(0, n), graph };
 }
 
-function seedBytes(label: string): Uint8Array {
-  const out = new Uint8Array(32);
-  out.set(new TextEncoder().encode(label).subarray(0, 32));
-  return out;
-}
-
 describe('validateSecAggConfig with a graph', () => {
   it('refuses a malformed or too sparse Harary graph (invalid_config), accepts an explicit complete one', () => {
     const seed = new Uint8Array(32).fill(7);
@@ -375,7 +262,7 @@ describe('masks cancel with a Harary graph', () => {
     it(`n = ${n}, t = ${t}: the unmasked sum is the plain sum; each party masks and shares with its k neighbours only`, { timeout: 600_000 }, () => {
       const graph = autoGraph(n, t);
       const length = 1 + Math.floor(Math.random() * 16);
-      const roster = makeRoster(n, t, length, graph);
+      const roster = makeRoster(n, t, length, { graph });
       const inputs = randomInputs(n, length);
       const run = runSession(roster, inputs);
       expect(run.sum).toEqual(plainSum(inputs, () => true));
@@ -396,7 +283,7 @@ describe('dropouts with a Harary graph (n = 40, t = 36, k = 14, t_k = 10)', () =
   const length = 8;
 
   it('2 dropouts before and 2 after the masked input: the exact sum of the 38 masked inputs', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, length, autoGraph(n, t));
+    const roster = makeRoster(n, t, length, { graph: autoGraph(n, t) });
     const inputs = randomInputs(n, length);
     const [a, b, c, d] = sample(n, 4) as [number, number, number, number];
     const run = runSession(roster, inputs, { dropBeforeMasked: [a, b], dropAfterMasked: [c, d] });
@@ -406,7 +293,7 @@ describe('dropouts with a Harary graph (n = 40, t = 36, k = 14, t_k = 10)', () =
   });
 
   it('dropouts at advertise and share-keys are recovered too', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, length, autoGraph(n, t));
+    const roster = makeRoster(n, t, length, { graph: autoGraph(n, t) });
     const inputs = randomInputs(n, length);
     const [a, b, c] = sample(n, 3) as [number, number, number];
     const run = runSession(roster, inputs, { dropAtAdvertise: [a], dropAtShareKeys: [b], dropBeforeMasked: [c] });
@@ -420,7 +307,7 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
   const graph: SecAggGraphSpec = { kind: 'harary', k: 6, seed: seedBytes('thresholds') };
 
   it('the server aborts before asking for shares when a dropped party keeps fewer than t_k neighbours', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, 4, graph);
+    const roster = makeRoster(n, t, 4, { graph });
     expect(hararyShareThreshold(n, 6)).toBe(5);
     const victim = 0;
     const around = neighbourPositions(roster.config, victim).slice(0, 2);
@@ -440,12 +327,12 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
   });
 
   it('clients refuse at share-keys, masked-input and unmask when their neighbourhood is below t_k', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, 4, graph);
+    const roster = makeRoster(n, t, 4, { graph });
     const { config } = roster;
     const me = 0;
     const mine = neighbourPositions(config, me);
     const gone = new Set(mine.slice(0, 3).map((j) => config.parties[j]!.partyId));
-    const steps = config.parties.map((p, i) => advertiseKeysWithRng({ config, partyId: p.partyId, signingKey: roster.signingKeys[i]! }, randomBytes));
+    const steps = advertiseAll(roster);
     const adverts = steps.map((s) => s.message);
     // Share-keys: 17 advertisements (the global threshold holds), but only 3 + 1 of N[me].
     const e1 = expectSecAggError(() => shareKeysWithRng(steps[me]!.state, adverts.filter((a) => !gone.has(a.body.partyId)), randomBytes), 'below_threshold');
@@ -469,7 +356,7 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
   });
 
   it('the server refuses to reconstruct when a neighbourhood answered with fewer than t_k shares', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, 4, graph);
+    const roster = makeRoster(n, t, 4, { graph });
     const staged = runUntilUnmask(roster, randomInputs(n, 4));
     const mine = neighbourPositions(roster.config, 0);
     // 3 survivors around party 1 keep their answers: 17 answers (global threshold holds), 4 of 7 in N[party 1].
@@ -481,7 +368,7 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
   });
 
   it('a malicious request asking both shares of a party is refused; an honest answer covers N[u] only', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, 4, graph);
+    const roster = makeRoster(n, t, 4, { graph });
     const staged = runUntilUnmask(roster, randomInputs(n, 4), { dropBeforeMasked: [5] });
     const me = 0;
     const neighbour = neighbourPositions(roster.config, me)
@@ -497,9 +384,9 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
   });
 
   it('a share-keys message addressed to a non-neighbour, or missing a neighbour, is refused', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, 4, graph);
+    const roster = makeRoster(n, t, 4, { graph });
     const { config } = roster;
-    const steps = config.parties.map((p, i) => advertiseKeysWithRng({ config, partyId: p.partyId, signingKey: roster.signingKeys[i]! }, randomBytes));
+    const steps = advertiseAll(roster);
     const adverts = steps.map((s) => s.message);
     const u1 = collectAdvertisements(createSecAggServer(config), adverts).state;
     if (u1.stage !== 'share-keys') throw new Error('unexpected');
@@ -514,7 +401,7 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
   });
 
   it('fewer than t_k shares of a neighbourhood reconstruct nothing', { timeout: 600_000 }, () => {
-    const roster = makeRoster(n, t, 4, graph);
+    const roster = makeRoster(n, t, 4, { graph });
     const staged = runUntilUnmask(roster, randomInputs(n, 4));
     const target = roster.config.parties[0]!.partyId;
     const holders = neighbourPositions(roster.config, 0).slice(0, 4);
@@ -536,60 +423,29 @@ describe('thresholds per neighbourhood (n = 20, t = 17, forced k = 6, t_k = 5)',
 // Golden vector: 12 parties, forced Harary graph k = 6 (t_k = 5 of 7), t = 8, one dropout before and one
 // after the masked input; fixed seeds through the internal deterministic entry points, replayed byte for byte.
 
-const GOLDEN_DIR = fileURLToPath(new URL('../../../../test/golden/secagg/', import.meta.url));
 const PLUS_FILE = 'secagg-plus-twelve-parties.json';
 
 function goldenPlusSession(): unknown {
-  const n = 12;
   const threshold = 8;
   const length = 6;
   const graph: SecAggGraphSpec = { kind: 'harary', k: 6, seed: seedBytes('golden-plus/12/graph') };
-  const roster = makeRoster(n, threshold, length, graph, deterministicRng(seedBytes('golden-plus/12/signing')));
-  const rngSeeds = Array.from({ length: n }, (_, i) => seedBytes(`golden-plus/12/party/${i + 1}`));
-  const inputs = Array.from({ length: n }, (_, i) => Uint32Array.from({ length }, (_, j) => (i + 1) * 1000 + j));
-  const options: RunOptions = { dropBeforeMasked: [3], dropAfterMasked: [7] };
-  const secrets = roster.config.parties.map((p, i) => {
-    const rng = deterministicRng(rngSeeds[i]!);
-    const a = advertiseKeysWithRng({ config: roster.config, partyId: p.partyId, signingKey: roster.signingKeys[i]! }, rng);
-    return { a, rng };
-  });
-  const adverts = secrets.map((s) => s.a.message);
-  const keys = secrets.map(({ a, rng }) => {
-    const b = shareKeysWithRng(a.state, adverts, rng);
-    if (b.state.stage !== 'keys-shared') throw new Error('unexpected');
-    return { c: b.state.cPrivateKey.expose().slice(), s: b.state.sPrivateKey.expose().slice(), b: b.state.bSeed.expose().slice() };
-  });
-  const run = runSession(roster, inputs, { ...options, rngs: rngSeeds.map((s) => deterministicRng(s)) });
-  const u2 = run.shareMessages.map((m) => m.body.partyId);
-  const ids = roster.config.parties.map((p) => p.partyId);
+  const { roster, run, ids, u2, secrets, partyKeys, record } = goldenRun('golden-plus/12', 12, threshold, length, { graph, dropBeforeMasked: [3], dropAfterMasked: [7] });
   const topology = topologyOf(roster.config);
-  const vec = (v: Uint32Array): number[] => Array.from(v);
   const parties = ids.map((partyId, i) => {
-    const advert = run.adverts[i]!.body;
-    const masked = run.masked.find((m) => m.body.partyId === partyId);
     const around = topology.neighboursOf(i + 1);
     return {
       partyId,
       index: i + 1,
       neighbours: around.map((j) => ids[j - 1]!),
-      signingPrivateKey: toHex(roster.signingKeys[i]!),
-      signingPublicKey: toHex(roster.config.parties[i]!.signingPublicKey),
-      rngSeed: toHex(rngSeeds[i]!),
-      input: vec(inputs[i]!),
-      cPrivateKey: toHex(keys[i]!.c),
-      cPublicKey: toHex(fromBase64Url(advert.cPublicKey)),
-      sPrivateKey: toHex(keys[i]!.s),
-      sPublicKey: toHex(fromBase64Url(advert.sPublicKey)),
-      selfMaskSeed: toHex(keys[i]!.b),
-      selfMask: vec(selfMask(keys[i]!.b, roster.config.sessionId, partyId, length)),
+      ...partyKeys[i],
       pairwiseMasks: around
         .filter((j) => u2.includes(ids[j - 1]!))
         .map((j) => {
           const peer = ids[j - 1]!;
-          const seed = maskSeed(keys[i]!.s, fromBase64Url(run.adverts[j - 1]!.body.sPublicKey), roster.config.sessionId, partyId, peer);
-          return { peer, sign: maskSign(i + 1, j), seed: toHex(seed), mask: vec(pairwiseMask(seed, length)) };
+          const seed = maskSeed(secrets[i]!.s, fromBase64Url(run.adverts[j - 1]!.body.sPublicKey), roster.config.sessionId, partyId, peer);
+          return { peer, sign: maskSign(i + 1, j), seed: toHex(seed), mask: Array.from(pairwiseMask(seed, length)) };
         }),
-      maskedInput: masked ? vec(ringVectorFromBytes(fromBase64Url(masked.body.maskedInput))) : null,
+      maskedInput: maskedInputOf(run, partyId),
     };
   });
   return {
@@ -601,49 +457,28 @@ function goldenPlusSession(): unknown {
     neighbourhoodThreshold: topology.shareThreshold,
     vectorLength: length,
     parties,
-    sharedKeys: u2,
-    survivors: run.survivors,
-    dropped: run.request.pairwiseKeyShares,
-    unmaskRequest: run.request,
-    messages: { advertise: run.adverts, shareKeys: run.shareMessages, maskedInput: run.masked, unmask: run.unmasks },
-    sum: vec(run.sum),
+    ...record,
   };
+}
+
+interface GoldenPlusParty extends GoldenParty {
+  index: number;
+  neighbours: string[];
+  pairwiseMasks: { peer: string; sign: number; mask: number[] }[];
 }
 
 describe('golden vector (test/golden/secagg)', () => {
   it(`${PLUS_FILE} replays byte for byte`, { timeout: 600_000 }, () => {
-    const text = `${JSON.stringify(goldenPlusSession(), null, 2)}\n`;
-    const path = `${GOLDEN_DIR}${PLUS_FILE}`;
-    if (process.env.UPDATE_GOLDEN === '1') {
-      mkdirSync(GOLDEN_DIR, { recursive: true });
-      writeFileSync(path, text);
-    }
-    expect(existsSync(path)).toBe(true);
-    expect(text).toBe(readFileSync(path, 'utf8'));
+    expectGoldenFile(PLUS_FILE, `${JSON.stringify(goldenPlusSession(), null, 2)}\n`);
   });
 
   it(`${PLUS_FILE} is self-consistent (what a second implementation would check)`, () => {
-    const golden = JSON.parse(readFileSync(`${GOLDEN_DIR}${PLUS_FILE}`, 'utf8')) as {
-      graph: { k: number; seed: string };
-      parties: { partyId: string; index: number; neighbours: string[]; input: number[]; selfMask: number[]; pairwiseMasks: { peer: string; sign: number; mask: number[] }[]; maskedInput: number[] | null }[];
-      survivors: string[];
-      sum: number[];
-    };
+    const golden = readGoldenFile<GoldenFile<GoldenPlusParty> & { graph: { k: number; seed: string } }>(PLUS_FILE);
     const ids = golden.parties.map((p) => p.partyId);
     const seed = Uint8Array.from(golden.graph.seed.match(/../g)!.map((h) => parseInt(h, 16)));
-    const expected = new Uint32Array(golden.sum.length);
-    for (const party of golden.parties) {
+    expectGoldenConsistent(golden, (party) => {
       expect(party.neighbours).toEqual(neighbours(party.index, ids.length, golden.graph.k, seed).map((j) => ids[j - 1]));
       for (const pm of party.pairwiseMasks) expect(party.neighbours).toContain(pm.peer);
-      if (party.maskedInput === null) continue;
-      const y = Uint32Array.from(party.input);
-      for (let j = 0; j < y.length; j++) {
-        y[j] = y[j]! + party.selfMask[j]!;
-        for (const pm of party.pairwiseMasks) y[j] = pm.sign === 1 ? y[j]! + pm.mask[j]! : y[j]! - pm.mask[j]!;
-      }
-      expect(Array.from(y)).toEqual(party.maskedInput);
-      if (golden.survivors.includes(party.partyId)) for (let j = 0; j < y.length; j++) expected[j] = expected[j]! + party.input[j]!;
-    }
-    expect(Array.from(expected)).toEqual(golden.sum);
+    });
   });
 });

@@ -1,8 +1,6 @@
 // Secure aggregation (Bonawitz et al. CCS 2017) end to end over the pure stage functions: masks cancel,
 // dropouts at every stage, thresholds (RELIABILITY 15–17), a malicious server, forged / replayed /
 // wrong-session / duplicate messages, stage order, uniformity of what the server sees, and golden vectors.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   combineShares,
   createFixedPointCodec,
@@ -10,161 +8,39 @@ import {
   randomBytes,
   ringVectorFromBytes,
   signStatement,
-  signingPublicKeyFromPrivate,
   toBase64Url,
   toHex,
-  type RandomSource,
 } from '@tenzro/crypto';
 import { describe, expect, it } from 'vitest';
 import { deterministicRng } from '../../../crypto/src/mask-prg.js';
-import {
-  advertiseKeysWithRng,
-  maskInput,
-  shareKeysWithRng,
-  unmask,
-  type SecAggClientState,
-} from './client.js';
+import { maskInput, shareKeysWithRng, unmask, type SecAggClientState } from './client.js';
 import type { SecAggConfig } from './config.js';
 import { SecAggError } from './errors.js';
-import type { SignedAdvertise, SignedMaskedInput, SignedShareKeys, SignedUnmask, UnmaskRequest } from './messages.js';
-import { maskSeed, maskSign, pairwiseMask, selfMask } from './masks.js';
+import type { SignedAdvertise, SignedMaskedInput, UnmaskRequest } from './messages.js';
+import { maskSeed, maskSign, pairwiseMask } from './masks.js';
 import { neighbours } from './neighbours.js';
+import {
+  OTHER_SESSION,
+  advertiseAll,
+  expectGoldenConsistent,
+  expectGoldenFile,
+  expectSecAggError,
+  goldenRun,
+  makeRoster,
+  maskedInputOf,
+  plainSum,
+  randomInputs,
+  readGoldenFile,
+  runSession,
+  runUntilUnmask,
+  seedBytes,
+  type GoldenFile,
+  type GoldenParty,
+  type Roster,
+  type RunOptions,
+  type Staged,
+} from './secagg-harness.fixture.js';
 import { aggregate, collectAdvertisements, collectMaskedInputs, collectSharedKeys, createSecAggServer, type SecAggServerState } from './server.js';
-
-const SESSION = 'mps_aaaaaaaaaaaaaaaaaaaaaaaaaa';
-const OTHER_SESSION = 'mps_bbbbbbbbbbbbbbbbbbbbbbbbbb';
-
-interface Roster {
-  config: SecAggConfig;
-  signingKeys: Uint8Array[];
-}
-
-function makeRoster(n: number, threshold: number, vectorLength: number, rng: RandomSource = randomBytes, sessionId = SESSION): Roster {
-  const signingKeys = Array.from({ length: n }, () => rng(32));
-  return {
-    signingKeys,
-    config: {
-      sessionId,
-      threshold,
-      vectorLength,
-      parties: signingKeys.map((key, i) => ({ partyId: `party::bank${i + 1}::agent`, signingPublicKey: signingPublicKeyFromPrivate(key) })),
-    },
-  };
-}
-
-function expectSecAggError(fn: () => unknown, code: string): SecAggError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SecAggError);
-    expect((error as SecAggError).code).toBe(code);
-    return error as SecAggError;
-  }
-  throw new Error(`expected SecAggError ${code}`);
-}
-
-interface RunOptions {
-  /** Parties (0-based) that never send share-keys. */
-  dropAtShareKeys?: number[];
-  /** Parties that never send their masked input. */
-  dropBeforeMasked?: number[];
-  /** Parties that send their masked input but never answer the unmask request. */
-  dropAfterMasked?: number[];
-  rngs?: RandomSource[];
-}
-
-interface Run {
-  sum: Uint32Array;
-  survivors: string[];
-  clients: SecAggClientState[];
-  adverts: SignedAdvertise[];
-  shareMessages: SignedShareKeys[];
-  masked: SignedMaskedInput[];
-  request: UnmaskRequest;
-  unmasks: SignedUnmask[];
-  /** Every message the server received, in order. */
-  received: unknown[];
-  server: SecAggServerState;
-}
-
-interface Staged {
-  clients: (SecAggClientState | undefined)[];
-  server: SecAggServerState;
-  adverts: SignedAdvertise[];
-  shareMessages: SignedShareKeys[];
-  masked: SignedMaskedInput[];
-  request: UnmaskRequest;
-  received: unknown[];
-  bundle: SignedShareKeys[];
-}
-
-function runUntilUnmask(roster: Roster, inputs: Uint32Array[], options: RunOptions = {}): Staged {
-  const { config } = roster;
-  const n = config.parties.length;
-  const rngs = options.rngs ?? Array.from({ length: n }, () => randomBytes);
-  const received: unknown[] = [];
-  let server = createSecAggServer(config);
-  const clients: (SecAggClientState | undefined)[] = [];
-  const adverts: SignedAdvertise[] = [];
-  for (let i = 0; i < n; i++) {
-    const step = advertiseKeysWithRng({ config, partyId: config.parties[i]!.partyId, signingKey: roster.signingKeys[i]! }, rngs[i]!);
-    clients.push(step.state);
-    adverts.push(step.message);
-  }
-  received.push(...adverts);
-  const s0 = collectAdvertisements(server, adverts);
-  expect(s0.rejected).toEqual([]);
-  server = s0.state;
-  const shareMessages: SignedShareKeys[] = [];
-  for (let i = 0; i < n; i++) {
-    const step = shareKeysWithRng(clients[i]!, s0.output, rngs[i]!);
-    clients[i] = step.state;
-    if (!options.dropAtShareKeys?.includes(i)) shareMessages.push(step.message);
-  }
-  received.push(...shareMessages);
-  const s1 = collectSharedKeys(server, shareMessages);
-  expect(s1.rejected).toEqual([]);
-  server = s1.state;
-  const masked: SignedMaskedInput[] = [];
-  for (let i = 0; i < n; i++) {
-    if (options.dropAtShareKeys?.includes(i)) continue;
-    const step = maskInput(clients[i]!, s1.output, inputs[i]!);
-    clients[i] = step.state;
-    if (!options.dropBeforeMasked?.includes(i)) masked.push(step.message);
-  }
-  received.push(...masked);
-  const s2 = collectMaskedInputs(server, masked);
-  expect(s2.rejected).toEqual([]);
-  return { clients, server: s2.state, adverts, shareMessages, masked, request: s2.output, received, bundle: s1.output };
-}
-
-function runSession(roster: Roster, inputs: Uint32Array[], options: RunOptions = {}): Run {
-  const staged = runUntilUnmask(roster, inputs, options);
-  const { config } = roster;
-  const unmasks: SignedUnmask[] = [];
-  config.parties.forEach((party, i) => {
-    if (!staged.request.selfMaskShares.includes(party.partyId)) return;
-    const step = unmask(staged.clients[i]!, staged.request);
-    staged.clients[i] = step.state;
-    if (!options.dropAfterMasked?.includes(i)) unmasks.push(step.message);
-  });
-  staged.received.push(...unmasks);
-  const s3 = aggregate(staged.server, unmasks);
-  expect(s3.rejected).toEqual([]);
-  return { ...staged, clients: staged.clients as SecAggClientState[], unmasks, sum: s3.output.sum, survivors: s3.output.survivors, server: s3.state };
-}
-
-function randomInputs(n: number, length: number): Uint32Array[] {
-  return Array.from({ length: n }, () => new Uint32Array(randomBytes(length * 4).buffer));
-}
-
-function plainSum(inputs: readonly Uint32Array[], include: (i: number) => boolean): Uint32Array {
-  const sum = new Uint32Array(inputs[0]!.length);
-  inputs.forEach((input, i) => {
-    if (include(i)) for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + input[j]!;
-  });
-  return sum;
-}
 
 describe('masks cancel', () => {
   it('the unmasked sum is the plain sum (property, 8 random sessions)', () => {
@@ -291,7 +167,7 @@ describe('a malicious server (RELIABILITY 16) is refused by honest parties', () 
 
 describe('forged, replayed, wrong-session and duplicate messages (RELIABILITY 17)', () => {
   function advertised(roster: Roster): { states: SecAggClientState[]; adverts: SignedAdvertise[] } {
-    const steps = roster.config.parties.map((p, i) => advertiseKeysWithRng({ config: roster.config, partyId: p.partyId, signingKey: roster.signingKeys[i]! }, randomBytes));
+    const steps = advertiseAll(roster);
     return { states: steps.map((s) => s.state), adverts: steps.map((s) => s.message) };
   }
 
@@ -357,7 +233,7 @@ describe('forged, replayed, wrong-session and duplicate messages (RELIABILITY 17
     const roster = makeRoster(3, 2, 4);
     const { config } = roster;
     const input = new Uint32Array(4);
-    const a = config.parties.map((p, i) => advertiseKeysWithRng({ config, partyId: p.partyId, signingKey: roster.signingKeys[i]! }, randomBytes));
+    const a = advertiseAll(roster);
     const adverts = a.map((x) => x.message);
     const b = a.map((x) => shareKeysWithRng(x.state, adverts, randomBytes));
     const shares = b.map((x) => x.message);
@@ -463,9 +339,9 @@ describe('what the server sees', () => {
 describe('the complete graph', () => {
   it('an explicit { kind: "complete" } graph is the same protocol, byte for byte, as no graph', () => {
     const transcript = (graph: boolean): string => {
-      const roster = makeRoster(5, 3, 6, deterministicRng(seedOf('complete/signing')));
+      const roster = makeRoster(5, 3, 6, { rng: deterministicRng(seedBytes('complete/signing')) });
       const config: SecAggConfig = graph ? { ...roster.config, graph: { kind: 'complete' } } : roster.config;
-      const rngs = Array.from({ length: 5 }, (_, i) => deterministicRng(seedOf(`complete/party/${i}`)));
+      const rngs = Array.from({ length: 5 }, (_, i) => deterministicRng(seedBytes(`complete/party/${i}`)));
       const inputs = Array.from({ length: 5 }, (_, i) => Uint32Array.from({ length: 6 }, (_, j) => i * 10 + j));
       const run = runSession({ ...roster, config }, inputs, { dropBeforeMasked: [2], dropAfterMasked: [4], rngs });
       return JSON.stringify({ a: run.adverts, s: run.shareMessages, m: run.masked, u: run.unmasks, sum: Array.from(run.sum) });
@@ -494,62 +370,24 @@ describe('SecAgg+ neighbours (Bell et al. CCS 2020)', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Golden vectors: fixed seeds through the internal deterministic entry points, replayed byte for byte.
 
-const GOLDEN_DIR = fileURLToPath(new URL('../../../../test/golden/secagg/', import.meta.url));
-
-function seedOf(label: string): Uint8Array {
-  const out = new Uint8Array(32);
-  const bytes = new TextEncoder().encode(label);
-  out.set(bytes.subarray(0, 32));
-  return out;
-}
-
 function goldenSession(n: number, threshold: number, length: number, options: RunOptions): unknown {
-  const signingRng = deterministicRng(seedOf(`golden/${n}/signing`));
-  const roster = makeRoster(n, threshold, length, signingRng);
-  const rngSeeds = Array.from({ length: n }, (_, i) => seedOf(`golden/${n}/party/${i + 1}`));
-  const inputs = Array.from({ length: n }, (_, i) => Uint32Array.from({ length }, (_, j) => (i + 1) * 1000 + j));
-  const stagedRun = runUntilUnmask(roster, inputs, { ...options, rngs: rngSeeds.map((s) => deterministicRng(s)) });
-  // Capture the secrets before unmask (state 'input-masked' no longer holds them): replay stages 0–1.
-  const secrets = roster.config.parties.map((p, i) => {
-    const rng = deterministicRng(rngSeeds[i]!);
-    const a = advertiseKeysWithRng({ config: roster.config, partyId: p.partyId, signingKey: roster.signingKeys[i]! }, rng);
-    const b = shareKeysWithRng(a.state, stagedRun.adverts, rng);
-    if (b.state.stage !== 'keys-shared') throw new Error('unexpected');
-    return { c: b.state.cPrivateKey.expose().slice(), s: b.state.sPrivateKey.expose().slice(), b: b.state.bSeed.expose().slice() };
-  });
-  const run = runSession(roster, inputs, { ...options, rngs: rngSeeds.map((s) => deterministicRng(s)) });
-  const u2 = run.shareMessages.map((m) => m.body.partyId);
-  const ids = roster.config.parties.map((p) => p.partyId);
-  const hexVec = (v: Uint32Array): number[] => Array.from(v);
-  const parties = ids.map((partyId, i) => {
-    const advert = run.adverts[i]!.body;
-    const masked = run.masked.find((m) => m.body.partyId === partyId);
-    return {
-      partyId,
-      index: i + 1,
-      signingPrivateKey: toHex(roster.signingKeys[i]!),
-      signingPublicKey: toHex(roster.config.parties[i]!.signingPublicKey),
-      rngSeed: toHex(rngSeeds[i]!),
-      input: hexVec(inputs[i]!),
-      cPrivateKey: toHex(secrets[i]!.c),
-      cPublicKey: toHex(fromBase64Url(advert.cPublicKey)),
-      sPrivateKey: toHex(secrets[i]!.s),
-      sPublicKey: toHex(fromBase64Url(advert.sPublicKey)),
-      selfMaskSeed: toHex(secrets[i]!.b),
-      selfMask: hexVec(selfMask(secrets[i]!.b, roster.config.sessionId, partyId, length)),
-      pairwiseMasks: u2.includes(partyId)
-        ? ids
-            .map((peer, j) => ({ peer, j }))
-            .filter(({ peer }) => peer !== partyId && u2.includes(peer))
-            .map(({ peer, j }) => {
-              const seed = maskSeed(secrets[i]!.s, fromBase64Url(run.adverts[j]!.body.sPublicKey), roster.config.sessionId, partyId, peer);
-              return { peer, sign: maskSign(i + 1, j + 1), seed: toHex(seed), mask: hexVec(pairwiseMask(seed, length)) };
-            })
-        : [],
-      sharedKeys: u2.includes(partyId),
-      maskedInput: masked ? hexVec(ringVectorFromBytes(fromBase64Url(masked.body.maskedInput))) : null,
-    };
-  });
+  const { roster, run, ids, u2, secrets, partyKeys, record } = goldenRun(`golden/${n}`, n, threshold, length, options);
+  const parties = ids.map((partyId, i) => ({
+    partyId,
+    index: i + 1,
+    ...partyKeys[i],
+    pairwiseMasks: u2.includes(partyId)
+      ? ids
+          .map((peer, j) => ({ peer, j }))
+          .filter(({ peer }) => peer !== partyId && u2.includes(peer))
+          .map(({ peer, j }) => {
+            const seed = maskSeed(secrets[i]!.s, fromBase64Url(run.adverts[j]!.body.sPublicKey), roster.config.sessionId, partyId, peer);
+            return { peer, sign: maskSign(i + 1, j + 1), seed: toHex(seed), mask: Array.from(pairwiseMask(seed, length)) };
+          })
+      : [],
+    sharedKeys: u2.includes(partyId),
+    maskedInput: maskedInputOf(run, partyId),
+  }));
   return {
     description:
       'Secure aggregation (Bonawitz et al. CCS 2017) known-answer data. Ring Z_2^32. Self mask = expandMask(selfMaskSeed, length, "tenzro.secagg.self-mask/v1|<sessionId>|<partyId>"); pairwise seed = pairwiseSeed(sPrivateKey, peer sPublicKey, {sessionId, parties, purpose: "mask"}); pairwise mask = expandMask(seed, length, "tenzro.secagg.pairwise-mask/v1"); maskedInput = input + selfMask + Σ sign · pairwise mask (sign = +1 if own index > peer index). sum = Σ over survivors of input. Private keys are test keys.',
@@ -557,12 +395,7 @@ function goldenSession(n: number, threshold: number, length: number, options: Ru
     threshold,
     vectorLength: length,
     parties,
-    sharedKeys: u2,
-    survivors: run.survivors,
-    dropped: run.request.pairwiseKeyShares,
-    unmaskRequest: run.request,
-    messages: { advertise: run.adverts, shareKeys: run.shareMessages, maskedInput: run.masked, unmask: run.unmasks },
-    sum: hexVec(run.sum),
+    ...record,
   };
 }
 
@@ -574,35 +407,11 @@ const GOLDEN_CASES = [
 describe('golden vectors (test/golden/secagg)', () => {
   for (const { file, n, t, length, options } of GOLDEN_CASES) {
     it(`${file} replays byte for byte`, () => {
-      const text = `${JSON.stringify(goldenSession(n, t, length, options), null, 2)}\n`;
-      const path = `${GOLDEN_DIR}${file}`;
-      if (process.env.UPDATE_GOLDEN === '1') {
-        mkdirSync(GOLDEN_DIR, { recursive: true });
-        writeFileSync(path, text);
-      }
-      expect(existsSync(path)).toBe(true);
-      expect(text).toBe(readFileSync(path, 'utf8'));
+      expectGoldenFile(file, `${JSON.stringify(goldenSession(n, t, length, options), null, 2)}\n`);
     });
 
     it(`${file} is self-consistent (what a second implementation would check)`, () => {
-      const golden = JSON.parse(readFileSync(`${GOLDEN_DIR}${file}`, 'utf8')) as {
-        parties: { partyId: string; input: number[]; selfMask: number[]; pairwiseMasks: { sign: number; mask: number[] }[]; maskedInput: number[] | null }[];
-        survivors: string[];
-        sum: number[];
-      };
-      const expected = new Uint32Array(golden.sum.length);
-      for (const party of golden.parties) {
-        if (party.maskedInput === null) continue;
-        const y = Uint32Array.from(party.input);
-        for (let j = 0; j < y.length; j++) {
-          y[j] = y[j]! + party.selfMask[j]!;
-          for (const pm of party.pairwiseMasks) y[j] = pm.sign === 1 ? y[j]! + pm.mask[j]! : y[j]! - pm.mask[j]!;
-        }
-        expect(Array.from(y)).toEqual(party.maskedInput);
-        if (golden.survivors.includes(party.partyId)) for (let j = 0; j < y.length; j++) expected[j] = expected[j]! + party.input[j]!;
-      }
-      expect(Array.from(expected)).toEqual(golden.sum);
+      expectGoldenConsistent(readGoldenFile<GoldenFile<GoldenParty>>(file));
     });
   }
 });
-
