@@ -1,11 +1,28 @@
 // What the enclave sees under secure aggregation (docs/secure-aggregation.md, Roles), from the capture
 // files it writes with TENZRO_ENCLAVE_CAPTURE_DIR under the simulated provider: masked vectors that look
-// uniform on Z_2^32 even when every input is zero, shares of which fewer than threshold reveal nothing and
-// never both kinds for one party; the DP noise statement with noiseAddition; and the capture switch itself.
+// uniform on Z_2^32 even when every input is zero; shares of which any threshold give back the seed or key
+// the party held, fewer are refused, never both kinds for one party; that threshold − 1 shares of the
+// production splitSecret are statistically independent of the secret; the DP noise statement with
+// noiseAddition; and the capture switch itself.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESULT_INFO, combineShares, equalBytes, fromBase64Url, openEnvelope, parseStrictJson, ringVectorFromBytes, ringVectorToBytes, skellamEpsilon, utf8Decode } from '@tenzro/crypto';
+import {
+  RESULT_INFO,
+  agreementPublicKey,
+  combineShares,
+  equalBytes,
+  fromBase64Url,
+  openEnvelope,
+  parseStrictJson,
+  ringVectorFromBytes,
+  ringVectorToBytes,
+  calibrateSkellam,
+  skellamEpsilon,
+  splitSecret,
+  utf8Decode,
+  type ShamirShare,
+} from '@tenzro/crypto';
 import { decodeStatisticSum, encodeStatistics } from '@tenzro/models';
 import { HelloResult, ResultBody, RunResult } from '@tenzro/protocol';
 import { EnclaveProcess, tempDir } from '../test/enclave-process.js';
@@ -31,6 +48,26 @@ function uniformity(vector: Uint32Array): { bytes: number; topBits: number } {
   const bytes = ringVectorToBytes(vector);
   const top = Uint8Array.from(vector, (w) => w >>> 28);
   return { bytes: chiSquare(bytes, 256), topBits: chiSquare(top, 16) };
+}
+
+/**
+ * Two-sample χ² over `bins` categories (equal sample sizes): Σ (a − b)² / (a + b) over the non-empty
+ * bins, with (non-empty bins − 1) degrees of freedom.
+ */
+function twoSampleChiSquare(a: ArrayLike<number>, b: ArrayLike<number>, bins: number): { statistic: number; df: number } {
+  const ca = new Array<number>(bins).fill(0);
+  const cb = new Array<number>(bins).fill(0);
+  for (let i = 0; i < a.length; i++) ca[a[i]!]!++;
+  for (let i = 0; i < b.length; i++) cb[b[i]!]!++;
+  let statistic = 0;
+  let used = 0;
+  for (let i = 0; i < bins; i++) {
+    const n = ca[i]! + cb[i]!;
+    if (n === 0) continue;
+    used++;
+    statistic += (ca[i]! - cb[i]!) ** 2 / n;
+  }
+  return { statistic, df: Math.max(used - 1, 1) };
 }
 
 function subsets<T>(items: readonly T[], k: number): T[][] {
@@ -91,7 +128,7 @@ describe('secure-aggregation capture (simulated provider)', () => {
     expect(JSON.stringify(capture)).not.toMatch(/transactionId|accountId|"records"/);
   });
 
-  it('masked vectors are uniform on Z_2^32 even when every input is zero; t − 1 captured shares of a seed do not reconstruct it', async () => {
+  it('masked vectors are uniform on Z_2^32 even when every input is zero; any t captured shares rebuild the seed or key the party held, fewer are refused', async () => {
     const round = await setupRound(enclave, blobDir, digest, parties, { n: 5, threshold: 3, zeroInputs: true, dropBeforeMasked: [4] });
     const { reply, included, capture } = await runAll(round);
     expect(reply.ok).toBe(true);
@@ -117,53 +154,107 @@ describe('secure-aggregation capture (simulated provider)', () => {
       expect(new Set(shares.map((s) => s.kind)).size).toBe(1);
       expect(shares[0].kind).toBe(included.includes(of) ? 'self-mask' : 'pairwise-key');
     }
-    // For every survivor's self-mask seed b_u: every t − 1 of the captured shares fail to give b_u, any t give it.
+    // What the captured shares give: for every survivor's self-mask seed b_u and the dropped party's key
+    // s^SK, ANY t of them reconstruct exactly what the party held; the shares of fewer than t parties are
+    // refused by combineShares (that they carry no information is the statistical test below).
     const t = round.config.threshold;
+    const sharesOf = (of: string): ShamirShare[] => byOf.get(of)!.map((s) => ({ x: index.get(s.from)!, y: fromBase64Url(s.share) }));
     for (const of of included) {
       const seed = round.bSeeds.get(of)!;
-      const shares = byOf.get(of)!.map((s) => ({ x: index.get(s.from)!, y: fromBase64Url(s.share) }));
-      expect(shares.length).toBeGreaterThanOrEqual(t);
-      for (const subset of subsets(shares, t - 1)) {
-        let recovered: Uint8Array | undefined;
-        try {
-          recovered = combineShares(subset, t - 1);
-        } catch {
-          recovered = undefined;
-        }
-        expect(recovered !== undefined && equalBytes(recovered, seed)).toBe(false);
-      }
-      expect(equalBytes(combineShares(shares.slice(0, t), t), seed)).toBe(true);
+      const shares = sharesOf(of);
+      expect(shares).toHaveLength(included.length);
+      for (const subset of subsets(shares, t)) expect(equalBytes(combineShares(subset, t), seed)).toBe(true);
+      for (const subset of subsets(shares, t - 1)) expect(() => combineShares(subset, t)).toThrow(RangeError);
     }
+    const dropped = round.parties[4]!.partyId;
+    const advertised = fromBase64Url(round.advertisements.find((a) => a.body.partyId === dropped)!.body.sPublicKey);
+    const keyShares = sharesOf(dropped);
+    expect(keyShares).toHaveLength(included.length);
+    for (const subset of subsets(keyShares, t)) expect(equalBytes(agreementPublicKey(combineShares(subset, t)), advertised)).toBe(true);
+    for (const subset of subsets(keyShares, t - 1)) expect(() => combineShares(subset, t)).toThrow(RangeError);
   });
 
-  it('with noiseAddition the sum carries Skellam noise and the result states ε ≤ target at survivors × the per-party variance', async () => {
-    const round = await setupRound(enclave, blobDir, digest, parties, { n: 3, threshold: 2, noiseAddition: true });
+  it('t − 1 shares of splitSecret are independent of the secret (two-sample χ²); t shares, or a (t − 1)-threshold split, are not', () => {
+    // Two fixed secrets that differ in their low bits (≡ 0 and ≡ 5 mod 8). The view of parties 1 … t − 1 is
+    // projected to the low 3 bits of each share (8^(t−1) categories): a leak of the secret through a
+    // polynomial of too low a degree shows up there (the shares then satisfy a linear relation whose
+    // constant is the secret), while the high bits would hide it (the secrets are < 2^256 in a 521-bit field).
+    const t = 3;
+    const n = 5;
+    const samples = 2000;
+    const secretA = new Uint8Array(32);
+    const secretB = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
+    secretB[31] = 0x55;
+    const low3 = (share: ShamirShare): number => share.y[share.y.length - 1]! & 7;
+    const view = (shares: readonly ShamirShare[], parties: number): number => shares.slice(0, parties).reduce((acc, s) => acc * 8 + low3(s), 0);
+    const draw = (secret: Uint8Array, threshold: number, project: (shares: ShamirShare[]) => number): number[] =>
+      Array.from({ length: samples }, () => project(splitSecret(secret, { threshold, shares: n })));
+    const critical = (df: number): number => chiSquareCritical(df);
+
+    // t − 1 shares of the production split (threshold t): the same distribution for both secrets
+    const bins = 8 ** (t - 1);
+    const privateView = twoSampleChiSquare(draw(secretA, t, (s) => view(s, t - 1)), draw(secretB, t, (s) => view(s, t - 1)), bins);
+    expect(privateView.df).toBeGreaterThan(bins / 2);
+    expect(privateView.statistic).toBeLessThan(critical(privateView.df));
+
+    // control 1: the same projection of t − 1 shares of a split with threshold t − 1 (they determine the secret)
+    const leaky = twoSampleChiSquare(draw(secretA, t - 1, (s) => view(s, t - 1)), draw(secretB, t - 1, (s) => view(s, t - 1)), bins);
+    expect(leaky.statistic).toBeGreaterThan(critical(leaky.df) * 5);
+
+    // control 2: t shares of the production split, projected through their reconstruction (low byte)
+    const lowByte = (shares: ShamirShare[]): number => combineShares(shares.slice(0, t), t)[31]!;
+    const full = twoSampleChiSquare(draw(secretA, t, lowByte), draw(secretB, t, lowByte), 256);
+    expect(full.statistic).toBeGreaterThan(critical(full.df) * 5);
+  });
+
+  // Each party adds secAggNoiseShare(μ, t) = μ / (t − 1); the statement's variance is the noise that
+  // protects a record against one recipient (the other survivors' shares), share × (survivors − 1) ≥ μ.
+  async function noisyRun(n: number, threshold: number) {
+    const round = await setupRound(enclave, blobDir, digest, parties, { n, threshold, noiseAddition: true });
     const { reply, capture } = await runAll(round);
     expect(reply.error).toBeUndefined();
     const result = RunResult.parse(reply.result);
     const ids = round.parties.map((p) => p.partyId);
-    const noisy = decodeStatisticSum(round.layout, ringVectorFromBytes(fromBase64Url(capture.sum)), 3);
+    const noisy = decodeStatisticSum(round.layout, ringVectorFromBytes(fromBase64Url(capture.sum)), n);
     const exact = plainSum(round, ids);
-    const variance = 3 * round.perPartyVariance!;
-    const sd = Math.sqrt(variance);
+    const share = round.perPartyVariance!;
+    const target = round.terms.dataPolicy.secureAggConfig!.differentialPrivacy!;
+    const mu = calibrateSkellam({ epsilon: target.epsilon, delta: target.delta, l1: round.layout.l1Sensitivity, l2: round.layout.l2Sensitivity }).variance;
+    expect(share).toBeCloseTo(mu / (threshold - 1), 6);
+    // the sum carries every survivor's draw: variance n × share
+    const total = n * share;
     const diffs = noisy.map((v, i) => v - exact[i]!);
     expect(diffs.some((d) => d !== 0)).toBe(true);
-    expect(Math.max(...diffs.map(Math.abs))).toBeLessThan(7 * sd);
+    expect(Math.max(...diffs.map(Math.abs))).toBeLessThan(7 * Math.sqrt(total));
     const meanSquare = diffs.reduce((acc, d) => acc + d * d, 0) / diffs.length;
-    expect(meanSquare / variance).toBeGreaterThan(0.6);
-    expect(meanSquare / variance).toBeLessThan(1.4);
+    expect(meanSquare / total).toBeGreaterThan(0.6);
+    expect(meanSquare / total).toBeLessThan(1.4);
 
     const party = round.parties[0]!;
     const sealed = result.sealedResults.find((s) => s.partyId === party.partyId)!;
     const body = ResultBody.parse(parseStrictJson(utf8Decode(await openEnvelope(party.encryptionPrivateKey, fromBase64Url(sealed.sealed), { info: RESULT_INFO }))));
     const privacy = body.shared.findings.privacy as Record<string, number | string>;
-    const target = round.terms.dataPolicy.secureAggConfig!.differentialPrivacy!;
-    expect(privacy).toMatchObject({ mechanism: 'skellam', survivors: 3, threshold: 2, delta: target.delta });
-    expect(privacy.variance).toBeCloseTo(variance, 3);
+    expect(privacy).toMatchObject({ mechanism: 'skellam', survivors: n, threshold, delta: target.delta });
+    const protecting = share * (n - 1);
+    expect(protecting).toBeGreaterThanOrEqual(mu * (1 - 1e-12));
+    expect(privacy.variance).toBeCloseTo(protecting, 3);
     expect(privacy.epsilon as number).toBeLessThanOrEqual(target.epsilon);
-    const expected = skellamEpsilon({ variance, delta: target.delta, l1: round.layout.l1Sensitivity, l2: round.layout.l2Sensitivity });
+    const expected = skellamEpsilon({ variance: privacy.variance as number, delta: target.delta, l1: round.layout.l1Sensitivity, l2: round.layout.l2Sensitivity });
     expect(privacy.epsilon).toBeCloseTo(expected.epsilon, 9);
     expect(privacy.order).toBe(expected.order);
+    return { privacy, target };
+  }
+
+  it('with noiseAddition and survivors = threshold = 2, ε is certified at the one other party\'s share (= μ) and is ≤ the target', async () => {
+    const { privacy, target } = await noisyRun(2, 2);
+    // the worst case: against the other survivor, only this party's μ / (2 − 1) = μ protects a record
+    expect(privacy.epsilon as number).toBeLessThanOrEqual(target.epsilon);
+    expect(privacy.epsilon as number).toBeGreaterThan(target.epsilon * 0.9);
+  });
+
+  it('with noiseAddition and more survivors than the threshold, ε is certified at share × (survivors − 1) and is below the target', async () => {
+    const { privacy, target } = await noisyRun(3, 2);
+    expect(privacy.epsilon as number).toBeLessThan(target.epsilon);
   });
 
   it('is off without the variable and refused under any provider but the simulated one', async () => {

@@ -15,8 +15,9 @@
  *                  `partyId` = the submission's party, vector of the layout's ring length (`secagg_rejected`
  *                  `<SecAggError code>: …`)
  *   noise        — with noiseAddition, `noiseVariance` ≥ the per-party share the session needs
- *                  (calibrateSkellam(DP target, layout sensitivities).variance / threshold, 1e-9 relative
- *                  tolerance); without it, `noiseVariance` must be null (`submission_rejected`)
+ *                  (secAggNoiseShare(μ, threshold) = μ / (threshold − 1), μ = calibrateSkellam(DP target,
+ *                  layout sensitivities).variance; 1e-9 relative tolerance); without it, `noiseVariance`
+ *                  must be null (`submission_rejected`)
  */
 import {
   calibrateSkellam,
@@ -34,6 +35,8 @@ import {
   SecAggMaskedContribution,
   TenzroError,
   secAggConfigOf,
+  secAggNoiseShare,
+  secAggProtectingVariance,
   type ChannelSubmission,
   type SecAggConfig,
   type SessionTerms,
@@ -50,7 +53,10 @@ export const NOISE_VARIANCE_TOLERANCE = 1e-9;
 export interface SecAggNoiseTarget {
   /** Total variance μ that makes the sum (ε, δ)-DP for one record. */
   totalVariance: number;
-  /** μ / threshold: what each party must add, so any ≥ threshold survivors carry at least μ. */
+  /**
+   * secAggNoiseShare(μ, threshold) = μ / (threshold − 1): what each party must add, so that with any
+   * s ≥ threshold survivors the s − 1 draws a recipient does not know (its own removed) still carry ≥ μ.
+   */
   perPartyVariance: number;
   epsilon: number;
   delta: number;
@@ -99,18 +105,28 @@ export function secAggSessionOf(terms: SessionTerms, model: EnclaveModelImpl): S
     } catch {
       throw refuse('invalid_data_policy', 'no Skellam noise reaches the session DP target for this layout');
     }
-    noise = { totalVariance, perPartyVariance: totalVariance / config.threshold, epsilon: target.epsilon, delta: target.delta };
+    let perPartyVariance: number;
+    try {
+      perPartyVariance = secAggNoiseShare(totalVariance, config.threshold);
+    } catch {
+      throw refuse('invalid_data_policy', 'the session threshold gives no valid per-party noise share');
+    }
+    noise = { totalVariance, perPartyVariance, epsilon: target.epsilon, delta: target.delta };
   }
   return { config, layout, noise };
 }
 
 /**
- * The DP statement of a released sum: `survivors` parties each added at least the per-party share, so the
- * sum carries Skellam noise of variance ≥ survivors × share ≥ μ; ε is what the accountant certifies there.
+ * The DP statement of a released sum. `survivors` parties each added at least the per-party share; a
+ * recipient of the result who is one of them knows (and can subtract) its own draw, so what protects a
+ * record against any one recipient is the other survivors' noise: `variance` in the statement is that
+ * PROTECTING variance, secAggProtectingVariance(share, survivors) = share × (survivors − 1) ≥ μ (not the
+ * sum's total variance, survivors × share), and ε is what the accountant certifies at it (≤ the target).
  */
 export function noiseStatement(session: SecAggSession, survivors: number): SkellamNoiseConfig | null {
   if (session.noise === null) return null;
-  const variance = survivors * session.noise.perPartyVariance;
+  // share × (survivors − 1) ≥ μ exactly; the max only absorbs the rounding of μ / (t − 1) × (t − 1).
+  const variance = Math.max(secAggProtectingVariance(session.noise.perPartyVariance, survivors), session.noise.totalVariance);
   const { epsilon, order } = skellamEpsilon({ variance, delta: session.noise.delta, l1: session.layout.l1Sensitivity, l2: session.layout.l2Sensitivity });
   return { mechanism: 'skellam', variance, epsilon, delta: session.noise.delta, order, survivors, threshold: session.config.threshold };
 }

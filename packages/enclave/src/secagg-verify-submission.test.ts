@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateSkellam, randomBytes, signStatement, toBase64Url } from '@tenzro/crypto';
 import { aggregateLayoutOf, generateDemoData } from '@tenzro/models';
-import { HelloResult, SECAGG_MASKED_INPUT_SCHEMA, SECAGG_TYPES, type SessionTerms } from '@tenzro/protocol';
+import { HelloResult, SECAGG_MASKED_INPUT_SCHEMA, SECAGG_TYPES, secAggNoiseShare, type SessionTerms } from '@tenzro/protocol';
 import { EnclaveProcess, tempDir } from '../test/enclave-process.js';
 import { MODEL_ID, maskedSubmission, secaggParties } from '../test/secagg-fixture.js';
 import { makeTerms, plainSubmission, saltedSubmission, type Party } from '../test/session-fixture.js';
@@ -60,7 +60,8 @@ describe('verifySubmission (secure_aggregation masked inputs)', () => {
     noisy = await session({ aggregationMethod: 'secure_aggregation', minParticipants: 2, secureAggConfig: { threshold: 2, noiseAddition: true } });
     federated = await session({ minParticipants: 2 });
     const dp = noisy.terms.dataPolicy.secureAggConfig!.differentialPrivacy!;
-    required = calibrateSkellam({ epsilon: dp.epsilon, delta: dp.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity }).variance / 2;
+    // threshold 2: each party adds μ / (2 − 1) = μ (secAggNoiseShare)
+    required = secAggNoiseShare(calibrateSkellam({ epsilon: dp.epsilon, delta: dp.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity }).variance, 2);
   });
   afterAll(async () => {
     await enclave.stop();
@@ -129,6 +130,8 @@ describe('verifySubmission (secure_aggregation masked inputs)', () => {
     expect(await verify(noisy, await sub(required * (1 - 1e-12)))).toMatchObject({ ok: true });
     expect(await verify(noisy, await sub(required * 2))).toMatchObject({ ok: true });
     expect(await verify(noisy, await sub(required * 0.99))).toMatchObject({ ok: false, error: { code: 'submission_rejected' } });
+    // μ / threshold (the share before it became μ / (threshold − 1)) no longer suffices
+    expect(await verify(noisy, await sub(required / 2))).toMatchObject({ ok: false, error: { code: 'submission_rejected' } });
     expect(await verify(noisy, await sub(null))).toMatchObject({ ok: false, error: { code: 'submission_rejected' } });
     expect(await verify(secure, await masked(secure, a, 5))).toMatchObject({ ok: false, error: { code: 'submission_rejected' } });
   });

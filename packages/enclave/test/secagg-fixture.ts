@@ -17,6 +17,7 @@ import {
   createSecAggServer,
   maskInput,
   secAggConfigOf,
+  secAggNoiseShare,
   shareKeys,
   unmask,
   type SecAggClientState,
@@ -68,7 +69,7 @@ export interface Round {
   /** Each party's stage-3 answer, once given (clients answer once). */
   unmasked: Map<string, SignedUnmask>;
   submissions: WrittenSubmission[];
-  /** Per-party noise variance the session requires (null without noise). */
+  /** Per-party noise variance the session requires, secAggNoiseShare(μ, threshold) (null without noise). */
   perPartyVariance: number | null;
 }
 
@@ -121,7 +122,7 @@ export async function setupRound(enclave: EnclaveProcess, blobDir: string, model
   let perPartyVariance: number | null = null;
   const dp = terms.dataPolicy.secureAggConfig?.differentialPrivacy;
   if (options.noiseAddition && dp) {
-    perPartyVariance = calibrateSkellam({ epsilon: dp.epsilon, delta: dp.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity }).variance / threshold;
+    perPartyVariance = secAggNoiseShare(calibrateSkellam({ epsilon: dp.epsilon, delta: dp.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity }).variance, threshold);
   }
   const values = new Map<string, number[]>();
   const masked = new Map<string, SignedMaskedInput>();

@@ -60,7 +60,7 @@ export interface FederatedRunInput {
  */
 export interface SkellamNoiseConfig {
   mechanism: 'skellam';
-  /** Total variance mu of the sum, in integer statistic units (calibrateSkellam). */
+  /** The noise variance protecting a record against any one recipient (the other survivors' shares, ≥ the calibrated mu), in integer statistic units. */
   variance: number;
   epsilon: number;
   delta: number;
@@ -140,7 +140,7 @@ export interface FederatedPrivacyReport {
  */
 export interface SecureAggregationPrivacyReport {
   mechanism: 'skellam' | 'none';
-  /** Total variance mu the calibration asked for, in integer statistic units; null without noise. */
+  /** The noise variance protecting a record against any one recipient (≥ the calibrated mu), in integer statistic units; null without noise. */
   variance: number | null;
   epsilon: number | null;
   delta: number | null;

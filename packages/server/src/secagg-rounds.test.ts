@@ -405,6 +405,37 @@ describe('the rest of the session API on a secure_aggregation session', () => {
     expect(t.json(below).error.code).toBe('invalid_data_policy');
   });
 
+  it('refuses at creation a noise target whose per-party share cannot be sampled and encoded (ε = 0.001), storing nothing; accepts ε = 1', async () => {
+    const create = (epsilon: number) =>
+      t.inject('bankA', {
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: {
+          name: `noise ${epsilon}`,
+          modelId: 'risk-analyzer-v2',
+          participants: [PARTY.bankA, PARTY.bankB, PARTY.bankC],
+          dataPolicy: { aggregationMethod: 'secure_aggregation', secureAggConfig: { threshold: 2, noiseAddition: true, differentialPrivacy: { epsilon, delta: 1e-5 } } },
+        },
+      });
+    const count = async () => ({
+      sessions: (await t.server.ctx.db.selectFrom('sessions').select('id').execute()).length,
+      rounds: (await t.server.ctx.db.selectFrom('secagg_rounds').select('session_id').execute()).length,
+      audit: (await t.server.ctx.db.selectFrom('audit_events').select('seq').where('type', '=', 'session_created').execute()).length,
+    });
+    const before = await count();
+    const tiny = await create(0.001);
+    expect(tiny.statusCode, tiny.body).toBe(422);
+    expect(t.json(tiny).error).toMatchObject({
+      code: 'invalid_data_policy',
+      message: expect.stringMatching(/differential-privacy target epsilon = 0\.001, delta = 0\.00001 needs Skellam variance .* from each party \(threshold 2\), more than a party can sample and encode/),
+    });
+    expect(await count()).toEqual(before);
+    const one = await create(1);
+    expect(one.statusCode, one.body).toBe(201);
+    expect(t.json(one).dataPolicy.secureAggConfig).toMatchObject({ noiseAddition: true, differentialPrivacy: { epsilon: 1, delta: 1e-5 } });
+    expect(await count()).toEqual({ sessions: before.sessions + 1, rounds: before.rounds + 1, audit: before.audit + 1 });
+  });
+
   it('documents every secure-aggregation route in the OpenAPI document', async () => {
     const document = t.json(await t.inject(null, { method: 'GET', url: '/openapi.json' }));
     const base = '/v1/sessions/{sessionId}/secagg';

@@ -177,8 +177,12 @@ export function analyseAggregates(layoutArg: AggregateLayout, input: AggregateIn
     return input.values[i]! / scale;
   };
   const cnt = (x: number): number => Math.max(0, Math.round(x));
-  /** Standard deviation of the noise in one statistic, in records (0 without noise). */
-  const noiseStd = noise ? Math.sqrt((noise.variance * noise.survivors) / noise.threshold) / scale : 0;
+  /**
+   * Standard deviation of the noise in one statistic, in records (0 without noise). `noise.variance` is
+   * what protects against one recipient — the other survivors' shares — so the whole sum carries
+   * survivors / (survivors − 1) times it.
+   */
+  const noiseStd = noise ? Math.sqrt((noise.variance * noise.survivors) / Math.max(1, noise.survivors - 1)) / scale : 0;
 
   /** A count: suppressed when it is a small non-zero group; with noise, its standard error. */
   const countOf = (x: number): Aggregate => {

@@ -108,6 +108,17 @@ export function assertNeighbourhoods(config: SecAggConfig, u2: readonly string[]
   }
 }
 
+/**
+ * The messages in roster order (stable; every sender is in the roster once sift kept it). What the server
+ * role derives from a stage — U2, the bundle, the unmask request — must not depend on the order the host
+ * relayed the messages in: the host builds its request (buildUnmaskRequest) in roster order and aggregate
+ * compares the answers' lists with the request's exactly.
+ */
+function inRosterOrder<T extends { body: { partyId: string } }>(config: SecAggConfig, messages: readonly T[]): T[] {
+  const rank = (m: T): number => partyIndex(config, m.body.partyId) ?? Number.MAX_SAFE_INTEGER;
+  return [...messages].sort((a, b) => rank(a) - rank(b));
+}
+
 /** A fresh aggregation for a validated configuration. */
 export function createSecAggServer(config: SecAggConfig): SecAggServerState {
   return { stage: 'advertise', config: validateSecAggConfig(config) };
@@ -137,17 +148,25 @@ function verifyAdvertisementsLoose(config: SecAggConfig, raw: unknown): [SignedA
   return [raw as SignedAdvertise];
 }
 
-/** Stage 1 (server): keeps the valid share-keys messages (U2 ⊆ U1); |U2| ≥ t. Output: the bundle every party of U2 receives. */
+/**
+ * Stage 1 (server): keeps the valid share-keys messages (U2 ⊆ U1); |U2| ≥ t. Output: the bundle every party
+ * of U2 receives. U2 and the bundle are in roster order, whatever order the messages were relayed in.
+ */
 export function collectSharedKeys(state: SecAggServerState, messages: unknown): ServerStep<SignedShareKeys[]> {
   const current = expectStage(state, 'share-keys', 'share-keys');
   const loose = { ...current.config, threshold: 1 };
-  const { accepted, rejected } = sift(asArray(messages, 'share-keys'), 'share-keys', (raw) => verifyShareKeys(loose, current.u1, [raw], 'share-keys')[0]!);
+  const sifted = sift(asArray(messages, 'share-keys'), 'share-keys', (raw) => verifyShareKeys(loose, current.u1, [raw], 'share-keys')[0]!);
+  const { rejected } = sifted;
+  const accepted = inRosterOrder(current.config, sifted.accepted);
   assertThreshold(current.config, accepted.length, 'share-keys', 'parties shared keys');
   const u2 = accepted.map((m) => m.body.partyId);
   return { state: { stage: 'masked-input', config: current.config, u1: current.u1, u2 }, output: accepted, rejected };
 }
 
-/** Stage 2 (server): keeps the masked inputs of parties of U2 (U3); |U3| ≥ t. Output: the unmask request. */
+/**
+ * Stage 2 (server): keeps the masked inputs of parties of U2 (U3); |U3| ≥ t. Output: the unmask request,
+ * its lists in roster order (= buildUnmaskRequest's for the same U2 and U3, whatever the relay order).
+ */
 export function collectMaskedInputs(state: SecAggServerState, messages: unknown): ServerStep<UnmaskRequest> {
   const current = expectStage(state, 'masked-input', 'masked-input');
   const { config } = current;
@@ -164,11 +183,12 @@ export function collectMaskedInputs(state: SecAggServerState, messages: unknown)
   assertThreshold(config, accepted.length, 'masked-input', 'parties sent masked inputs');
   const u3 = new Set(accepted.map((m) => m.body.partyId));
   assertNeighbourhoods(config, current.u2, u3, 'masked-input');
+  const u2 = [...current.u2].sort((a, b) => (partyIndex(config, a) ?? 0) - (partyIndex(config, b) ?? 0));
   const request: UnmaskRequest = {
     type: SECAGG_TYPES.unmaskRequest,
     sessionId: config.sessionId,
-    selfMaskShares: current.u2.filter((id) => u3.has(id)),
-    pairwiseKeyShares: current.u2.filter((id) => !u3.has(id)),
+    selfMaskShares: u2.filter((id) => u3.has(id)),
+    pairwiseKeyShares: u2.filter((id) => !u3.has(id)),
   };
   const kept: Record<string, Uint32Array> = {};
   for (const id of request.selfMaskShares) kept[id] = maskedInputs[id]!;

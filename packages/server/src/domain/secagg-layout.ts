@@ -13,6 +13,11 @@ export interface SecAggLayout {
   layout: string;
   /** Entries of every masked vector over Z_2^32 (the layout's ringLength). */
   vectorLength: number;
+  /** Largest |noise| one party may add to one statistic (encodeStatistics refuses more). */
+  maxNoiseMagnitude: number;
+  /** L1 / L2 change of the statistic vector from one record's row (calibrateSkellam's sensitivities). */
+  l1Sensitivity: number;
+  l2Sensitivity: number;
 }
 
 export type SecAggLayoutResolver = (modelId: string) => SecAggLayout | undefined;
@@ -20,5 +25,13 @@ export type SecAggLayoutResolver = (modelId: string) => SecAggLayout | undefined
 /** The layout @tenzro/models declares for a model, or undefined. */
 export const modelSecAggLayout: SecAggLayoutResolver = (modelId) => {
   const found = aggregateLayoutOf(modelId);
-  return found === undefined ? undefined : { layout: found.id, vectorLength: found.ringLength };
+  return found === undefined
+    ? undefined
+    : {
+        layout: found.id,
+        vectorLength: found.ringLength,
+        maxNoiseMagnitude: found.maxNoiseMagnitude,
+        l1Sensitivity: found.l1Sensitivity,
+        l2Sensitivity: found.l2Sensitivity,
+      };
 };

@@ -18,19 +18,21 @@
  * A stage closes when every expected party answered, or at its deadline (opened + stage timeout) with at
  * least `threshold` answers; below the threshold at the deadline the round fails (secagg_below_threshold).
  */
-import { canonicalize, toBase64Url } from '@tenzro/crypto';
+import { MAX_SKELLAM_VARIANCE, calibrateSkellam, canonicalize, toBase64Url } from '@tenzro/crypto';
 import {
   SECAGG_MASKED_INPUT_SCHEMA,
   SecAggError,
   TenzroError,
   UnmaskRequest,
   assertCan,
+  assertNeighbourhoods,
   buildUnmaskRequest,
   collectAdvertisements,
   collectSharedKeys,
   createSecAggServer,
   progressOf,
   secAggConfigOf,
+  secAggNoiseShare,
   verifyAdvertisements,
   verifyShareKeys,
   type ChannelSubmission,
@@ -146,10 +148,45 @@ function perMessage(config: SecAggConfig): SecAggConfig {
 // ---------------------------------------------------------------------------------------------------------
 // Creation
 
+/** How many standard deviations of a party's Skellam draw must fit the layout's noise range. */
+export const NOISE_SIGMA_BOUND = 8;
+
+/**
+ * With noiseAddition: the session's DP target must give a per-party share μ / (t − 1) (secAggNoiseShare,
+ * μ = calibrateSkellam(target, layout sensitivities)) that parties can sample (≤ MAX_SKELLAM_VARIANCE) and
+ * encode (8σ ≤ the layout's maxNoiseMagnitude, so a draw essentially never overflows the noise range and
+ * fails encodeStatistics). Otherwise `invalid_data_policy` naming the target: refused at creation rather
+ * than failing every party's contribution later.
+ */
+function assertNoiseEncodable(terms: SessionTerms, layout: SecAggLayout): void {
+  const secure = terms.dataPolicy.secureAggConfig;
+  if (secure === undefined || !secure.noiseAddition) return;
+  const target = secure.differentialPrivacy;
+  if (target === undefined) throw new TenzroError('invalid_data_policy', 'noiseAddition needs a differential-privacy target (secureAggConfig.differentialPrivacy)');
+  const named = `the differential-privacy target epsilon = ${target.epsilon}, delta = ${target.delta}`;
+  let share: number;
+  try {
+    const mu = calibrateSkellam({ epsilon: target.epsilon, delta: target.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity }).variance;
+    share = secAggNoiseShare(mu, secure.threshold);
+  } catch (cause) {
+    throw new TenzroError('invalid_data_policy', `secure aggregation: no Skellam noise reaches ${named} for layout ${layout.layout}`, { cause });
+  }
+  const sigmaRange = NOISE_SIGMA_BOUND * Math.sqrt(share);
+  if (share > MAX_SKELLAM_VARIANCE || sigmaRange > layout.maxNoiseMagnitude) {
+    throw new TenzroError(
+      'invalid_data_policy',
+      `secure aggregation: ${named} needs Skellam variance ${share.toPrecision(4)} from each party (threshold ${secure.threshold}), ` +
+        `more than a party can sample and encode (variance at most 2^40 and ${NOISE_SIGMA_BOUND} standard deviations within ±${layout.maxNoiseMagnitude}): ` +
+        'choose a larger epsilon or delta',
+    );
+  }
+}
+
 /**
  * The layout of a secure_aggregation session's model and a check that its roster makes a valid protocol
- * configuration (distinct signing keys; t > n/2 was checked by the policy). `method_not_available` when
- * the model declares no aggregate layout; `invalid_data_policy` for a roster the protocol refuses.
+ * configuration (distinct signing keys; t > n/2 was checked by the policy) and, with noiseAddition, that
+ * its DP target gives a noise share parties can sample and encode. `method_not_available` when the model
+ * declares no aggregate layout; `invalid_data_policy` for a roster the protocol refuses or such a target.
  */
 export function secAggLayoutForSession(terms: SessionTerms): SecAggLayout {
   const layout = modelSecAggLayout(terms.modelId);
@@ -164,6 +201,7 @@ export function secAggLayoutForSession(terms: SessionTerms): SecAggLayout {
     }
     throw error;
   }
+  assertNoiseEncodable(terms, layout);
   return layout;
 }
 
@@ -722,6 +760,14 @@ export async function unmaskPhase(
   const included = inRosterOrder(terms, u2.filter((p) => complete.has(p)));
   if (included.length < config.threshold) {
     throw belowThreshold(`${included.length} parties of U2 sent a masked input and consented, fewer than the threshold ${config.threshold}: nothing can be unmasked`);
+  }
+  // SecAgg+: every party of U2 needs t_k parties of its neighbourhood able to give its shares; if the
+  // included ones cannot reach that somewhere, no answer can ever unmask the sum: fail now, not at the deadline.
+  try {
+    assertNeighbourhoods(config, u2, new Set(included), 'masked-input');
+  } catch (error) {
+    if (!(error instanceof SecAggError)) throw error;
+    throw belowThreshold(`SecAgg+ neighbourhood check before the unmask request: ${error.message}`);
   }
   const request = buildUnmaskRequest(config, u2, new Set(included));
   const requestJson = canonicalize(request);
