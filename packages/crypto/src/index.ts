@@ -40,3 +40,4 @@ export {
   type PairwiseContext,
   type PairwiseSealOptions,
 } from './mask-prg.js';
+export * from './mpc/index.js';

@@ -14,3 +14,4 @@ export * from './audit.js';
 export * from './session-key.js';
 export * from './catalogue.js';
 export * from './secagg/index.js';
+export * from './mpc/index.js';
