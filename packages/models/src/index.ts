@@ -57,3 +57,13 @@ export {
   type FlagSource,
   type PatternScore,
 } from './demo.js';
+export {
+  MPC_STATISTIC_SCALE,
+  MPC_STATISTIC_MAX,
+  MPC_SCORE_FEATURES,
+  MPC_STATISTIC_NAMES,
+  MPC_STATISTIC_CODEC,
+  mpcStatisticValues,
+  mpcStatisticVector,
+  type MpcStatisticSharing,
+} from './mpc/statistics.js';

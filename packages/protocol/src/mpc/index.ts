@@ -58,3 +58,41 @@ export {
   type BeaverRound2Input,
   type BeaverPending,
 } from './beaver.js';
+export {
+  MPC_NODE_STATEMENT_TYPE,
+  MPC_NODE_ROLE,
+  MpcNodeStatement,
+  MpcNodeAttestationError,
+  mpcNodeStatement,
+  mpcNodeUserData,
+  verifyMpcNodeAttestation,
+  type MpcNodeAttestationErrorCode,
+  type VerifyMpcNodeAttestationOptions,
+  type VerifiedMpcNode,
+} from './node-attestation.js';
+export {
+  validateMpcProgram,
+  createMpcProgramMachine,
+  type MpcProgram,
+  type MpcProgramStep,
+  type MpcLinearTerm,
+  type MpcMultiplication,
+  type MpcProgramOutput,
+  type MpcProgramMachine,
+  type CreateMpcProgramMachineOptions,
+} from './program/program.js';
+export {
+  RISK_ANALYZER_MPC_PROGRAM,
+  RISK_SCORE_WEIGHTS,
+  MPC_PROGRAM_SCALE,
+  MPC_PROGRAM_INPUT_MAX,
+  MPC_PROGRAM_MAX_PARTIES,
+  riskAnalyzerOutputErrorBound,
+} from './program/risk-analyzer-v2.js';
+export {
+  runMpcProgramInMemory,
+  type RunMpcProgramInMemoryOptions,
+  type MpcProgramRun,
+  type MpcOpenedValue,
+  type MpcOpenedKind,
+} from './program/run-in-memory.js';
