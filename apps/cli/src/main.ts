@@ -8,6 +8,7 @@ import { auditVerify, auditWatch } from './commands/audit.js';
 import { DEMO_METHODS, demo, type DemoMethod } from './commands/demo.js';
 import { keygen } from './commands/keygen.js';
 import { measure } from './commands/measure.js';
+import { mpcNodeCommand } from './commands/mpc-node.js';
 import { start } from './commands/start.js';
 
 function positiveInteger(value: string): number {
@@ -80,6 +81,8 @@ program
     console.log(measure());
   });
 
+
+program.addCommand(mpcNodeCommand());
 
 const audit = program.command('audit').description("check the host's audit log: session trails and tree heads");
 

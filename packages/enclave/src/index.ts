@@ -5,6 +5,7 @@ export type { ManifestEntry } from './measure.js';
 export { KeyStore, KeyStoreError, SESSION_KEY_SEALING_INFO, sealedKeyAad } from './key-store.js';
 export type { AttestedSessionKey, CreatedSessionKey, KeyStoreErrorCode } from './key-store.js';
 export type { AttestationIssuer } from './attestation/issuer.js';
+export { SimulatedNsm } from './attestation/simulated-nsm.js';
 export { createHandler, replyIdOf } from './dispatch.js';
 export type { RequestHandler } from './dispatch.js';
 export { serveChannel, ChannelError } from './channel.js';
