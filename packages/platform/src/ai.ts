@@ -78,6 +78,7 @@ import type { PartyKeys } from './identity.js';
 import { deadlineSignal, pollUntil } from './poll.js';
 import { checkKeyAttestation, checkReportAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
 import { SecAggParty, type ParticipationEvent, type ParticipationOutcome, type SecAggContributionInfo } from './secagg/party.js';
+import { retryTransient } from './secagg/retry.js';
 import type { SecAggStateStore } from './secagg/state.js';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
@@ -567,7 +568,9 @@ export class MultiPartyAi {
     const party = await this.#requireParty('participate in secure aggregation');
     const signal = options.signal ?? new AbortController().signal;
     try {
-      const session = this.#verified(await this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }), sessionId);
+      // A transient failure of the host (no reply, 429, 5xx) is retried here as in every later step.
+      const record = await retryTransient(() => this.#http.request('GET', sessionPath(sessionId), MultiPartySessionSchema, { signal }), signal);
+      const session = this.#verified(record, sessionId);
       assertOwnKeys(session, party);
       return await this.#secagg.participate(party, session, signal, options.onEvent);
     } catch (error) {

@@ -41,6 +41,8 @@ export {
   SECAGG_CLIENT_RECORD_TYPE,
   SECAGG_STATE_STORE_METHODS,
   SecureAggregationError,
+  isTransientError,
+  parseSecAggStateKey,
   secAggStateKey,
 } from './secagg/index.js';
 export type {

@@ -3,7 +3,7 @@
 // a closed stage, a lying host and an aborted wait stop the party with a clear error and nothing sent.
 import { DATA_INFO, calibrateSkellam, openEnvelope, parseStrictJson, toBase64Url, utf8Decode } from '@tenzro/crypto';
 import { computeStatistics, decodeStatisticSum, generateDemoData, type TransactionRecord } from '@tenzro/models';
-import { SECAGG_MASKED_INPUT_SCHEMA, SecAggError, SecAggUnmaskEnvelope, tenantOfParty, type UnmaskRequest } from '@tenzro/protocol';
+import { SECAGG_MASKED_INPUT_SCHEMA, SecAggError, SecAggUnmaskEnvelope, secAggNoiseShare, tenantOfParty, type UnmaskRequest } from '@tenzro/protocol';
 import { describe, expect, it } from 'vitest';
 import { TenzroApiError } from './errors.js';
 import { MEASUREMENT, type RecordedRequest } from './fake-host.fixture.js';
@@ -112,24 +112,26 @@ describe('contribute and participate on a secure_aggregation session', () => {
     expect(posts(host, '/secagg/unmask')).toHaveLength(3);
   });
 
-  it('with noiseAddition each bank adds Sk(μ / threshold): the declared share is the calibration, the sum is noised', async () => {
+  it('with noiseAddition each bank adds Sk(μ / (threshold − 1)) (secAggNoiseShare) and declares it; the sum is noised', async () => {
     const host = await makeSecAggHost({ noiseAddition: true });
     const { platforms, receipts } = await contributeAll(host);
     const mu = calibrateSkellam({ epsilon: 1, delta: 1e-5, l1: host.layout.l1Sensitivity, l2: host.layout.l2Sensitivity }).variance;
-    for (const receipt of receipts) expect(receipt.secagg!.noiseVariance).toBe(mu / 2);
+    const share = secAggNoiseShare(mu, 2);
+    expect(share).toBe(mu / (2 - 1)); // not μ / t: a survivor knows and can subtract its own draw
+    for (const receipt of receipts) expect(receipt.secagg!.noiseVariance).toBe(share);
     const outcomes = platforms.map((p) => p.ai.participate(host.fixture.sessionId));
     host.startRun('run_1');
     await until(() => host.unmasked.size === 3);
     const { sum, contributions } = await host.aggregate();
     host.finishRun('completed');
     await Promise.all(outcomes);
-    expect(Object.values(contributions).map((c) => c.noiseVariance)).toEqual([mu / 2, mu / 2, mu / 2]);
+    expect(Object.values(contributions).map((c) => c.noiseVariance)).toEqual([share, share, share]);
     const noisy = decodeStatisticSum(host.layout, sum, 3);
     const exact = exactSum(host);
     const deviations = noisy.map((v, i) => v - exact[i]!);
     expect(deviations.some((d) => d !== 0)).toBe(true);
-    // Three shares of variance μ/2 each: the noise of the sum has standard deviation sqrt(1.5 μ).
-    const sd = Math.sqrt(1.5 * mu);
+    // Three shares of variance μ each: the noise of the sum has standard deviation sqrt(3 μ).
+    const sd = Math.sqrt(3 * share);
     expect(deviations.every((d) => Math.abs(d) < 8 * sd)).toBe(true);
   });
 

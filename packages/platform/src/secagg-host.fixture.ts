@@ -76,12 +76,19 @@ function body(request: RecordedRequest): unknown {
   return parseStrictJson(typeof request.body === 'string' ? request.body : utf8Decode(request.body as Uint8Array));
 }
 
-export async function makeSecAggHost(options: { noiseAddition?: boolean; threshold?: number } = {}): Promise<SecAggHost> {
+export async function makeSecAggHost(
+  options: { noiseAddition?: boolean; threshold?: number; differentialPrivacy?: { epsilon: number; delta: number } } = {},
+): Promise<SecAggHost> {
+  const threshold = options.threshold ?? 2;
   const fixture = await makeFixture(
     {
-      minParticipants: 2,
+      minParticipants: Math.max(2, threshold),
       aggregationMethod: 'secure_aggregation',
-      secureAggConfig: { threshold: options.threshold ?? 2, noiseAddition: options.noiseAddition ?? false },
+      secureAggConfig: {
+        threshold,
+        noiseAddition: options.noiseAddition ?? false,
+        ...(options.differentialPrivacy ? { differentialPrivacy: options.differentialPrivacy } : {}),
+      },
     },
     { bankC: true },
   );

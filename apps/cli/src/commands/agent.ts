@@ -6,24 +6,37 @@
  * `--interval` seconds, so a retried run is answered again (the same answer) and new sessions are picked
  * up. One log line per action; never a key, share or record.
  *
+ * A session is finished for the agent only on an outcome (completed, round failed, excluded, left out,
+ * session ended) or a refusal (SecAggError, SecureAggregationError, a session record that does not match
+ * its terms). Any other failure — the host unreachable, 429, 5xx, the state locked by another process —
+ * is logged and the session served again at the next listing (with `--once`, up to ONCE_ATTEMPTS times).
+ * Every listing also sweeps the state directory: the party's records of sessions that are final
+ * (completed, expired, cancelled) or gone (404) are deleted, so no secret outlives its session.
+ *
  * The party comes from the development credentials (`--party`, default the first bank) or from a key file
  * (`--key-file`, with `TENZRO_API_KEY`; the tenant is the party id's). The state directory defaults to
  * `secagg-state/` next to the key file (or next to the credentials file): the same place `tenzro demo`
- * keeps it.
+ * keeps it; the two may run at once (the state store locks each record).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FINAL_STATUSES, tenantOfParty } from '@tenzro/protocol';
+import { FINAL_STATUSES, tenantOfParty, type SessionStatus } from '@tenzro/protocol';
 import {
+  SecAggError,
+  SecureAggregationError,
+  SessionVerificationError,
+  TenzroApiError,
   TenzroPlatform,
   loadPartyIdentity,
+  isTransientError,
+  parseSecAggStateKey,
   secAggStateKey,
   type MultiPartySession,
   type ParticipationEvent,
   type ParticipationOutcome,
 } from '@tenzro/platform';
 import { credentialsPath, partyOf, readDevCredentials, type DevParty } from '../credentials.js';
-import { FileSecAggStateStore } from '../secagg-store.js';
+import { FileSecAggStateStore, StateLockError } from '../secagg-store.js';
 import { measure } from './measure.js';
 
 export interface AgentOptions {
@@ -44,6 +57,69 @@ export interface AgentOptions {
   /** Stops the agent (tests; the command wires SIGINT/SIGTERM). */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Tests: an SDK instance and its party instead of credentials or a key file (its state store must be
+   *  a FileSecAggStateStore on `stateDir`). */
+  client?: { platform: TenzroPlatform; partyId: string };
+}
+
+/** With `--once`, how many times a session that failed for a reason other than a refusal is served. */
+export const ONCE_ATTEMPTS = 3;
+
+/** Codes with which the host says the session is over. */
+const ENDED_CODES: ReadonlySet<string> = new Set(['session_expired', 'session_cancelled', 'data_deleted', 'session_completed']);
+
+/** A refusal: the session will not be served again (the protocol, the SDK or the host's evidence said no). */
+export function isRefusal(error: unknown): boolean {
+  return error instanceof SecAggError || error instanceof SecureAggregationError || error instanceof SessionVerificationError;
+}
+
+/** A failure that may pass: no reply, 429, 5xx, or the state locked by another process. */
+export function isTransientFailure(error: unknown): boolean {
+  return error instanceof StateLockError || isTransientError(error);
+}
+
+/**
+ * Deletes `partyId`'s state records of sessions that are final or gone: `listed` holds the sessions the host
+ * listed (the others are looked up one by one; a 404 or an ended session means gone). Records of sessions in
+ * `skip` (being served: participate deletes them itself) are left alone. Returns the sessions swept.
+ */
+export async function sweepSecAggState(input: {
+  store: FileSecAggStateStore;
+  platform: TenzroPlatform;
+  partyId: string;
+  listed: ReadonlyMap<string, MultiPartySession>;
+  skip?: ReadonlySet<string>;
+  log: (line: string) => void;
+}): Promise<string[]> {
+  const { store, platform, partyId, listed, log } = input;
+  const swept: string[] = [];
+  for (const key of await store.keys()) {
+    const parsed = parseSecAggStateKey(key);
+    if (parsed === undefined || parsed.partyId !== partyId || input.skip?.has(parsed.sessionId)) continue;
+    const { sessionId } = parsed;
+    let status: SessionStatus | 'gone';
+    const session = listed.get(sessionId);
+    if (session !== undefined) {
+      status = session.status;
+    } else {
+      try {
+        status = (await platform.ai.getMultiPartySession(sessionId)).status;
+      } catch (error) {
+        if (error instanceof TenzroApiError && (error.status === 404 || ENDED_CODES.has(error.code))) {
+          status = 'gone';
+        } else {
+          const err = error as { code?: string; message?: string };
+          log(`${sessionId}: cannot check whether the session is over, its state is kept [${err.code ?? 'error'}] ${err.message ?? String(error)}`);
+          continue;
+        }
+      }
+    }
+    if (status !== 'gone' && !FINAL_STATUSES.has(status)) continue;
+    await store.withLock(key, () => store.delete(key));
+    swept.push(sessionId);
+    log(`${sessionId}: deleted the saved secure-aggregation state (session ${status})`);
+  }
+  return swept;
 }
 
 /** The state directory `tenzro demo` and `tenzro agent` share for the development parties. */
@@ -114,7 +190,12 @@ export async function agent(options: AgentOptions = {}): Promise<number> {
   const log = options.log ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
   const interval = options.interval ?? 5;
   if (!Number.isFinite(interval) || interval <= 0) throw new RangeError('--interval must be a positive number of seconds');
-  const { platform, partyId, stateDir } = options.keyFile ? await fromKeyFile(options.keyFile, options) : fromCredentials(options);
+  const { platform, partyId, stateDir } = options.client
+    ? { ...options.client, stateDir: options.stateDir ?? '' }
+    : options.keyFile
+      ? await fromKeyFile(options.keyFile, options)
+      : fromCredentials(options);
+  if (stateDir === '') throw new TypeError('options.stateDir is required with options.client');
   const store = new FileSecAggStateStore(stateDir);
   const stop = new AbortController();
   const onStop = (): void => stop.abort(new Error('the agent was stopped'));
@@ -125,56 +206,104 @@ export async function agent(options: AgentOptions = {}): Promise<number> {
   const serving = new Map<string, Promise<void>>();
   /** Sessions this agent will not serve again (ended, refused, or nothing left for this party). */
   const finished = new Set<string>();
+  /** Times each session was served (for --once). */
+  const attempts = new Map<string, number>();
+  /** With --once: the sessions of the first listing, still to be served to the end. */
+  let onceSet: Set<string> | undefined;
   let failures = 0;
   let served = 0;
+  let listingFailures = 0;
 
   const serve = (session: MultiPartySession): Promise<void> =>
     platform.ai
       .participate(session.id, { signal: stop.signal, onEvent: (event) => log(`${session.id}: ${describeEvent(event)}`) })
       .then((outcome) => {
         log(`${session.id}: ${describe(outcome)}`);
-        if (outcome.status !== 'run_failed') finished.add(session.id);
+        if (outcome.status !== 'run_failed' || options.once) finished.add(session.id);
       })
       .catch((error: unknown) => {
         if (stop.signal.aborted) return;
         const err = error as { code?: string; message?: string };
-        log(`${session.id}: refused or failed [${err.code ?? 'error'}] ${err.message ?? String(error)}`);
-        finished.add(session.id);
-        failures++;
+        const what = `[${err.code ?? 'error'}] ${err.message ?? String(error)}`;
+        if (isRefusal(error)) {
+          log(`${session.id}: refused ${what}`);
+          finished.add(session.id);
+          failures++;
+          return;
+        }
+        const transient = isTransientFailure(error);
+        if (options.once && (attempts.get(session.id) ?? 0) >= ONCE_ATTEMPTS) {
+          log(`${session.id}: failed ${what}; gave up after ${ONCE_ATTEMPTS} attempts`);
+          finished.add(session.id);
+          failures++;
+          return;
+        }
+        // Not counted as a failure unless --once gives up on it: the next listing serves the session again.
+        log(`${session.id}: failed ${what}; ${transient ? 'the host may be unavailable, ' : ''}serving it again at the next listing`);
       })
       .finally(() => serving.delete(session.id));
 
+  const pause = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, interval * 1000);
+      stop.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+
   try {
     while (!stop.signal.aborted) {
-      let sessions: MultiPartySession[] = [];
+      let sessions: MultiPartySession[] | undefined;
       try {
         sessions = await platform.ai.listMultiPartySessions();
+        listingFailures = 0;
       } catch (error) {
         const err = error as { code?: string; message?: string };
         log(`cannot list sessions [${err.code ?? 'error'}] ${err.message ?? String(error)}`);
-        if (options.once) return 1;
+        listingFailures++;
+        if (options.once && (listingFailures >= ONCE_ATTEMPTS || !isTransientFailure(error))) return 1;
       }
-      for (const session of sessions) {
-        if (serving.has(session.id) || finished.has(session.id)) continue;
-        if (session.terms.dataPolicy.aggregationMethod !== 'secure_aggregation' || FINAL_STATUSES.has(session.status)) continue;
-        if (!session.participants.includes(partyId)) continue;
-        if ((await store.load(secAggStateKey(session.id, partyId))) === undefined) continue;
-        log(`${session.id}: serving '${session.name}' (status ${session.status})`);
-        served++;
-        serving.set(session.id, serve(session));
+      if (sessions !== undefined) {
+        const listed = new Map(sessions.map((s) => [s.id, s] as const));
+        try {
+          await sweepSecAggState({ store, platform, partyId, listed, skip: new Set(serving.keys()), log });
+        } catch (error) {
+          const err = error as { code?: string; message?: string };
+          log(`cannot sweep the state directory [${err.code ?? 'error'}] ${err.message ?? String(error)}`);
+        }
+        const eligible: MultiPartySession[] = [];
+        for (const session of sessions) {
+          if (finished.has(session.id)) continue;
+          if (session.terms.dataPolicy.aggregationMethod !== 'secure_aggregation' || FINAL_STATUSES.has(session.status)) continue;
+          if (!session.participants.includes(partyId)) continue;
+          if ((await store.load(secAggStateKey(session.id, partyId))) === undefined) continue;
+          eligible.push(session);
+        }
+        onceSet ??= options.once ? new Set(eligible.map((s) => s.id)) : undefined;
+        for (const session of eligible) {
+          if (serving.has(session.id) || (onceSet !== undefined && !onceSet.has(session.id))) continue;
+          const attempt = (attempts.get(session.id) ?? 0) + 1;
+          attempts.set(session.id, attempt);
+          log(`${session.id}: serving '${session.name}' (status ${session.status})${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
+          if (attempt === 1) served++;
+          serving.set(session.id, serve(session));
+        }
+        if (onceSet !== undefined) {
+          // Sessions of the first listing that ended, lost their state or were swept are done with.
+          const open = new Set(eligible.map((s) => s.id));
+          for (const id of onceSet) if (!open.has(id) && !serving.has(id)) onceSet.delete(id);
+        }
       }
       if (options.once) {
         while (serving.size > 0) await Promise.all([...serving.values()]);
-        if (served === 0) log('no open secure-aggregation session with saved state for this party');
-        break;
+        if (onceSet !== undefined) for (const id of onceSet) if (finished.has(id)) onceSet.delete(id);
+        if (onceSet !== undefined && onceSet.size === 0) {
+          if (served === 0) log('no open secure-aggregation session with saved state for this party');
+          break;
+        }
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, interval * 1000);
-        stop.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
+      await pause();
     }
     await Promise.all([...serving.values()]);
   } finally {

@@ -216,7 +216,7 @@ async function secureAggregationDemo(options: DemoOptions): Promise<void> {
   const dp = secure.differentialPrivacy;
   step(`session ${session.id} created: secure aggregation, threshold ${secure.threshold} of ${banks.length}, ` +
     (dp ? `Skellam noise for (ε = ${dp.epsilon}, δ = ${dp.delta})` : 'no noise'));
-  step(`client state kept in ${stateDir} (\`tenzro agent\` can answer for these banks from there)`);
+  step(`client state kept in ${stateDir} (\`tenzro agent\` can answer for these banks from there; each record is locked while in use)`);
 
   step('the banks contribute concurrently: statistics computed locally, noise share added, masked (stages 0–2)');
   const started = Date.now();
@@ -227,7 +227,7 @@ async function secureAggregationDemo(options: DemoOptions): Promise<void> {
   );
   banks.forEach((bank, i) => {
     const info = receipts[i]!.secagg!;
-    const noiseText = info.noiseVariance === null ? 'no noise' : `noise share variance ${info.noiseVariance.toFixed(1)}`;
+    const noiseText = info.noiseVariance === null ? 'no noise' : `noise share variance ${info.noiseVariance.toFixed(1)} = μ/(threshold − 1)`;
     step(`${bank.partyId}: ${partitions[bank.tenantId]!.length} records → ${info.vectorLength} masked ring elements (${noiseText}); masked with ${info.sharedKeys.length - 1} other banks`);
   });
   step(`masking rounds done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -255,6 +255,8 @@ async function secureAggregationDemo(options: DemoOptions): Promise<void> {
   step(`inference completed in ${((Date.now() - runStarted) / 1000).toFixed(1)} s`);
   const outcomes = await Promise.all(participations);
   step(`participation: ${banks.map((b, i) => `${b.tenantId} ${outcomes[i]!.status}`).join(', ')}`);
+  const leftover = (await store.keys()).filter((key) => key.startsWith(`secagg/${session.id}/`));
+  step(`client state of the session ${leftover.length === 0 ? 'deleted from' : `still in (${leftover.length} records)`} ${stateDir}`);
 
   const results = new Map<string, InferenceResult>([[banks[0]!.partyId, result]]);
   for (const party of [...banks.slice(1), regulator]) {

@@ -26,7 +26,11 @@ export type SecureAggregationErrorCode =
   /** The state store has nothing for this session and party (participate without contribute). */
   | 'no_state'
   /** The state store holds a value that does not parse, or that belongs to another session or party. */
-  | 'invalid_state';
+  | 'invalid_state'
+  /** The session's DP target needs a noise share no party can sample or encode (nothing was sent). */
+  | 'noise_out_of_range'
+  /** The records' statistics exceed the ranges the model's layout declares (nothing was sent). */
+  | 'statistic_out_of_range';
 
 export class SecureAggregationError extends Error {
   readonly code: SecureAggregationErrorCode;

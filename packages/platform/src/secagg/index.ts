@@ -4,6 +4,7 @@ export {
   MemorySecAggStateStore,
   SECAGG_CLIENT_RECORD_TYPE,
   SECAGG_STATE_STORE_METHODS,
+  parseSecAggStateKey,
   secAggStateKey,
   type SecAggStateStore,
 } from './state.js';
@@ -16,3 +17,4 @@ export {
   type SecAggContributionInfo,
 } from './party.js';
 export { noiseShareOf, prepareSecAggInput, type SecAggInput } from './statistics.js';
+export { TRANSIENT_RETRY, isTransientError, type RetryPolicy } from './retry.js';

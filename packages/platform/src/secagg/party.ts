@@ -10,7 +10,9 @@
  *                         the session key → POST /secagg/unmask; then wait for the session to end
  *
  * Every stage's new state and outgoing message are saved in the SecAggStateStore BEFORE the message is
- * sent; a resumed call re-sends the saved message instead of computing a new one. The stage-3 answer is
+ * sent; a resumed call re-sends the saved message instead of computing a new one. Each stage's load →
+ * compute → save → send runs under the store's `withLock` (when it has one), so two SDK instances or two
+ * processes sharing a store cannot both compute an answer from the same state. The stage-3 answer is
  * given once: an identical request (a retried run) gets the same signed answer again, any other request is
  * refused (SecAggError `both_shares_requested` when it would reveal the other share of some party,
  * `inconsistent_request` otherwise). The host's round is checked against the session terms and the model.
@@ -57,12 +59,14 @@ import {
 import { TenzroApiError } from '../errors.js';
 import { abortError, type HttpClient } from '../http.js';
 import type { PartyKeys } from '../identity.js';
-import { POLL_INITIAL_DELAY_MS, POLL_MAX_DELAY_MS, pollUntil, sleep } from '../poll.js';
+import { POLL_INITIAL_DELAY_MS, POLL_MAX_DELAY_MS, pollUntil } from '../poll.js';
 import { SecureAggregationError } from './errors.js';
-import { layoutOfSession, prepareSecAggInput } from './statistics.js';
+import { TRANSIENT_RETRY, backoffDelay, isTransientError, pause, retryTransient } from './retry.js';
+import { layoutOfSession, prepareSecAggInput, type SecAggInput } from './statistics.js';
 import {
   decodeClientRecord,
   encodeClientRecord,
+  queued,
   secAggStateKey,
   type SecAggClientRecord,
   type SecAggStateStore,
@@ -138,6 +142,19 @@ export interface ContributeMaskedInput {
   signal: AbortSignal;
 }
 
+/** What one locked step of contribute works from. */
+interface ContributeStep {
+  party: PartyKeys;
+  sessionId: string;
+  config: SecAggConfig;
+  layout: AggregateLayout;
+  prepared: SecAggInput;
+  inputDigest: string;
+  dataSchema: string;
+  storeKey: string;
+  signal: AbortSignal;
+}
+
 const ENDED_CODES: ReadonlySet<string> = new Set(['session_expired', 'session_cancelled', 'data_deleted', 'session_completed']);
 
 function sessionPath(sessionId: string, rest: string): string {
@@ -169,18 +186,25 @@ function refuseOtherRequest(previous: UnmaskRequest, request: UnmaskRequest): Se
 }
 
 /**
- * The client role of one SDK instance. Calls for one (session, party) are serialised in this instance; the
- * state store makes them resumable across instances and crashes.
+ * The client role of one SDK instance. Calls for one (session, party) are serialised in this instance, and
+ * across instances and processes by the store's `withLock` when it has one; the state store makes them
+ * resumable across instances and crashes.
  */
 export class SecAggParty {
   readonly #context: SecAggPartyContext;
   readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(context: SecAggPartyContext) {
+    const lock = (context.store as { withLock?: unknown }).withLock;
+    if (lock !== undefined && typeof lock !== 'function') throw new TypeError('secAggStateStore.withLock must be a function when present');
     this.#context = context;
   }
 
-  /** Stages 0–2 for `party` on a verified secure_aggregation `session`, sealing to `sessionKey`. */
+  /**
+   * Stages 0–2 for `party` on a verified secure_aggregation `session`, sealing to `sessionKey`. Each step
+   * (load the record, read the round, compute the stage's message, save, send) runs under the store's lock;
+   * the waits for the other parties run outside it.
+   */
   async contribute(party: PartyKeys, session: MultiPartySession, input: ContributeMaskedInput): Promise<SecAggContribution> {
     const { terms } = session;
     const sessionId = session.id;
@@ -195,97 +219,115 @@ export class SecAggParty {
     const inputDigest = await hashCommitment({ dataSchema: input.dataSchema, data: input.data });
     const storeKey = secAggStateKey(sessionId, me);
     const { signal } = input;
+    const context: ContributeStep = { party, sessionId, config, layout, prepared, inputDigest, dataSchema: input.dataSchema, storeKey, signal };
 
-    return this.#exclusive(storeKey, async () => {
-      let record = await this.#load(storeKey, sessionId, party, config);
-      if (record !== undefined && (record.inputDigest !== inputDigest || record.dataSchema !== input.dataSchema)) {
-        throw new SecureAggregationError('state_mismatch', `${me} already started contributing other data to ${sessionId}; a party contributes once`);
-      }
-      if (record?.receipt) return receiptOf(record, config);
+    for (;;) {
+      const step = await this.#exclusive(storeKey, () => this.#contributeStep(context));
+      if ('done' in step) return step.done;
+      await this.#waitFor(sessionId, config, layout, signal, step.wait);
+    }
+  }
 
-      let round = await this.#round(sessionId, config, layout, signal);
-      if (round.stage === 'failed') throw roundFailed(sessionId, round);
+  /**
+   * One locked step of contribute: from the saved record and the host's round, computes, saves and sends at
+   * most one stage's message, and says what to wait for next (or returns the receipt).
+   */
+  async #contributeStep(step: ContributeStep): Promise<{ done: SecAggContribution } | { wait: (round: Round) => boolean }> {
+    const { party, sessionId, config, layout, prepared, inputDigest, dataSchema, storeKey, signal } = step;
+    const me = party.partyId;
+    let record = await this.#load(storeKey, sessionId, party, config);
+    if (record !== undefined && (record.inputDigest !== inputDigest || record.dataSchema !== dataSchema)) {
+      throw new SecureAggregationError('state_mismatch', `${me} already started contributing other data to ${sessionId}; a party contributes once`);
+    }
+    if (record?.receipt) return { done: receiptOf(record, config) };
 
-      // Stage 0: advertise keys.
-      if (record === undefined) {
-        if (round.advertisements !== null) throw leftOut(sessionId, me, 'the advertise stage closed before it advertised keys');
-        const step = advertiseKeys({ config, partyId: me, signingKey: party.signingPrivateKey });
-        record = {
-          sessionId,
-          partyId: me,
-          layout: layout.id,
-          vectorLength: layout.ringLength,
-          dataSchema: input.dataSchema,
-          inputDigest,
-          protocol: step.state,
-          outbox: { advertise: step.message as unknown as SignedMessage, shareKeys: null, maskedInput: null },
-          receipt: null,
-          answer: null,
-          answeredRuns: [],
-        };
-        await this.#save(storeKey, record);
-      }
-      if (record.protocol.stage === 'advertised') {
-        if (!round.advertised.includes(me)) {
-          if (round.advertisements !== null) throw leftOut(sessionId, me, 'the advertise stage closed before its keys arrived');
-          round = await this.#send(sessionId, '/secagg/advertise', record.outbox.advertise!, config, layout, signal, me);
-        }
-        round = await this.#waitFor(sessionId, config, layout, signal, (r) => r.advertisements !== null);
-        if (!senders(round.advertisements).includes(me)) throw leftOut(sessionId, me, 'its advertisement is not among those the stage closed with');
-        // Stage 1: share keys with U1.
-        const step = shareKeys(record.protocol, round.advertisements);
-        record = { ...record, protocol: step.state, outbox: { ...record.outbox, shareKeys: step.message as unknown as SignedMessage } };
-        await this.#save(storeKey, record);
-      }
-      if (record.protocol.stage === 'keys-shared') {
-        if (!round.sharedKeys.includes(me)) {
-          if (round.shareKeys !== null || round.stage !== 'share-keys') throw leftOut(sessionId, me, 'the share-keys stage closed before its shares arrived');
-          round = await this.#send(sessionId, '/secagg/share-keys', record.outbox.shareKeys!, config, layout, signal, me);
-        }
-        round = await this.#waitFor(sessionId, config, layout, signal, (r) => r.shareKeys !== null);
-        if (!senders(round.shareKeys).includes(me)) throw leftOut(sessionId, me, 'its shares are not among those the stage closed with');
-        // Stage 2: mask the statistics against U2 and seal them to the enclave.
-        const u1 = record.protocol.u1.map((p) => p.partyId);
-        const step = maskInput(record.protocol, round.shareKeys, prepared.encoded);
-        if (step.state.stage !== 'input-masked') throw new TypeError('maskInput returned an unexpected stage');
-        const contribution: SecAggMaskedContribution = {
-          type: SECAGG_MASKED_CONTRIBUTION_TYPE,
-          layout: layout.id,
-          sourceSchema: input.dataSchema,
-          noiseVariance: prepared.noiseVariance,
-          maskedInput: step.message as unknown as SignedMessage,
-        };
-        const key = await this.#context.sessionKey(sessionId, signal);
-        const salt = randomBytes(32);
-        const saltText = toBase64Url(salt);
-        const commitment = await saltedCommitment(salt, contribution);
-        const plaintext = utf8Encode(canonicalize({ type: CONTRIBUTION_TYPE, salt: saltText, data: contribution }));
-        const envelope = await sealEnvelope(key, plaintext, { info: DATA_INFO });
-        plaintext.fill(0);
-        record = {
-          ...record,
-          protocol: step.state,
-          outbox: {
-            ...record.outbox,
-            maskedInput: { envelope: toBase64Url(envelope), commitment, salt: saltText, noiseVariance: prepared.noiseVariance, u1, u2: [...step.state.u2] },
-          },
-        };
-        await this.#save(storeKey, record);
-      }
-      // The masked input: saved above (or by an earlier call), sent now, the same bytes every time.
-      const pending = record.outbox.maskedInput;
-      if (pending === null) throw new SecureAggregationError('invalid_state', `the stored state of ${me} in ${sessionId} has no masked input to send`);
-      const receipt = await this.#postMaskedInput(sessionId, pending, signal);
-      record = { ...record, receipt };
+    const round = await this.#round(sessionId, config, layout, signal);
+    if (round.stage === 'failed') throw roundFailed(sessionId, round);
+
+    // Stage 0: advertise keys.
+    if (record === undefined) {
+      if (round.advertisements !== null) throw leftOut(sessionId, me, 'the advertise stage closed before it advertised keys');
+      const advertised = advertiseKeys({ config, partyId: me, signingKey: party.signingPrivateKey });
+      record = {
+        sessionId,
+        partyId: me,
+        layout: layout.id,
+        vectorLength: layout.ringLength,
+        dataSchema,
+        inputDigest,
+        protocol: advertised.state,
+        outbox: { advertise: advertised.message as unknown as SignedMessage, shareKeys: null, maskedInput: null },
+        receipt: null,
+        answer: null,
+        answeredRuns: [],
+      };
       await this.#save(storeKey, record);
-      await this.#context.recordCommitment?.(sessionId, me, pending.commitment);
-      return receiptOf(record, config);
-    });
+    }
+    if (record.protocol.stage === 'advertised') {
+      if (round.advertisements === null) {
+        if (!round.advertised.includes(me)) await this.#send(sessionId, '/secagg/advertise', record.outbox.advertise!, config, layout, signal, me);
+        return { wait: (r) => r.advertisements !== null };
+      }
+      if (!senders(round.advertisements).includes(me)) {
+        throw leftOut(sessionId, me, round.advertised.includes(me) ? 'its advertisement is not among those the stage closed with' : 'the advertise stage closed before its keys arrived');
+      }
+      // Stage 1: share keys with U1.
+      const shared = shareKeys(record.protocol, round.advertisements);
+      record = { ...record, protocol: shared.state, outbox: { ...record.outbox, shareKeys: shared.message as unknown as SignedMessage } };
+      await this.#save(storeKey, record);
+    }
+    if (record.protocol.stage === 'keys-shared') {
+      if (round.shareKeys === null) {
+        if (!round.sharedKeys.includes(me)) {
+          if (round.stage !== 'share-keys') throw leftOut(sessionId, me, 'the share-keys stage closed before its shares arrived');
+          await this.#send(sessionId, '/secagg/share-keys', record.outbox.shareKeys!, config, layout, signal, me);
+        }
+        return { wait: (r) => r.shareKeys !== null };
+      }
+      if (!senders(round.shareKeys).includes(me)) throw leftOut(sessionId, me, 'its shares are not among those the stage closed with');
+      // Stage 2: mask the statistics against U2 and seal them to the enclave.
+      const u1 = record.protocol.u1.map((p) => p.partyId);
+      const masked = maskInput(record.protocol, round.shareKeys, prepared.encoded);
+      if (masked.state.stage !== 'input-masked') throw new TypeError('maskInput returned an unexpected stage');
+      const contribution: SecAggMaskedContribution = {
+        type: SECAGG_MASKED_CONTRIBUTION_TYPE,
+        layout: layout.id,
+        sourceSchema: dataSchema,
+        noiseVariance: prepared.noiseVariance,
+        maskedInput: masked.message as unknown as SignedMessage,
+      };
+      const key = await this.#context.sessionKey(sessionId, signal);
+      const salt = randomBytes(32);
+      const saltText = toBase64Url(salt);
+      const commitment = await saltedCommitment(salt, contribution);
+      const plaintext = utf8Encode(canonicalize({ type: CONTRIBUTION_TYPE, salt: saltText, data: contribution }));
+      const envelope = await sealEnvelope(key, plaintext, { info: DATA_INFO });
+      plaintext.fill(0);
+      record = {
+        ...record,
+        protocol: masked.state,
+        outbox: {
+          ...record.outbox,
+          maskedInput: { envelope: toBase64Url(envelope), commitment, salt: saltText, noiseVariance: prepared.noiseVariance, u1, u2: [...masked.state.u2] },
+        },
+      };
+      await this.#save(storeKey, record);
+    }
+    // The masked input: saved above (or by an earlier call), sent now, the same bytes every time.
+    const pending = record.outbox.maskedInput;
+    if (pending === null) throw new SecureAggregationError('invalid_state', `the stored state of ${me} in ${sessionId} has no masked input to send`);
+    const receipt = await this.#postMaskedInput(sessionId, pending, signal);
+    record = { ...record, receipt };
+    await this.#save(storeKey, record);
+    await this.#context.recordCommitment?.(sessionId, me, pending.commitment);
+    return { done: receiptOf(record, config) };
   }
 
   /**
    * Stage 3 for `party`: waits for the run's unmask request, answers it once, and returns when the session
-   * completes, the run fails, the round fails or the session ends.
+   * completes, the run fails, the round fails or the session ends. A transient failure of the host (no
+   * reply, 429, 5xx) is retried with backoff (bounded); once the party is out of the round (excluded, left
+   * out) or the round or session is over, its state record is deleted.
    */
   async participate(
     party: PartyKeys,
@@ -308,70 +350,80 @@ export class SecAggParty {
     let lastRun: string | undefined;
     let lastStage: SecAggRoundStage | undefined;
     let delay = POLL_INITIAL_DELAY_MS;
+    let transientFailures = 0;
     const outcome = (status: ParticipationStatus, extra: Partial<ParticipationOutcome> = {}): ParticipationOutcome => ({
       sessionId,
       status,
       answeredRuns: [...answeredRuns],
       ...extra,
     });
+    // The party's secrets are of no further use once it is out of the round or the round is over.
+    const forget = async (status: ParticipationStatus, extra: Partial<ParticipationOutcome> = {}): Promise<ParticipationOutcome> => {
+      await this.#exclusive(storeKey, () => this.#context.store.delete(storeKey));
+      return outcome(status, extra);
+    };
 
     if ((await this.#load(storeKey, sessionId, party, config)) === undefined) {
       throw new SecureAggregationError('no_state', `no secure-aggregation state of ${me} for ${sessionId} in this state store: contribute first (with the same store)`);
     }
     for (;;) {
       if (signal.aborted) throw abortError(signal);
-      let round: Round;
       try {
-        round = await this.#round(sessionId, config, layout, signal);
-      } catch (error) {
-        if (error instanceof TenzroApiError && ENDED_CODES.has(error.code)) {
-          await this.#context.store.delete(storeKey);
-          return outcome('session_ended', { error: { code: error.code, message: error.message } });
+        const round = await this.#round(sessionId, config, layout, signal);
+        if (round.stage !== lastStage) {
+          lastStage = round.stage;
+          onEvent({ kind: 'stage', stage: round.stage });
         }
-        throw error;
-      }
-      if (round.stage !== lastStage) {
-        lastStage = round.stage;
-        onEvent({ kind: 'stage', stage: round.stage });
-      }
-      if (round.stage === 'failed') {
-        await this.#context.store.delete(storeKey);
-        return outcome('round_failed', round.error ? { error: round.error } : {});
-      }
-      if (round.stage === 'done') {
-        const status = await this.#context.getStatus(sessionId, signal);
-        await this.#context.store.delete(storeKey);
-        return outcome('completed', { sessionStatus: status.status, ...(lastRun ? { runId: lastRun } : {}) });
-      }
-      if (round.shareKeys !== null && !senders(round.shareKeys).includes(me)) return outcome('left_out');
+        if (round.stage === 'failed') return await forget('round_failed', round.error ? { error: round.error } : {});
+        if (round.stage === 'done') {
+          const status = await this.#context.getStatus(sessionId, signal);
+          return await forget('completed', { sessionStatus: status.status, ...(lastRun ? { runId: lastRun } : {}) });
+        }
+        if (round.shareKeys !== null && !senders(round.shareKeys).includes(me)) return await forget('left_out');
 
-      const asked = round.stage === 'unmask' ? round.unmaskRequest : null;
-      if (asked !== null) {
-        const { runId, request } = asked;
-        if (!request.selfMaskShares.includes(me)) {
-          return outcome(request.pairwiseKeyShares.includes(me) ? 'excluded' : 'left_out', { runId });
-        }
-        if (!round.unmasked.includes(me)) {
-          const repeated = await this.#exclusive(storeKey, () => this.#answer(storeKey, party, config, runId, request, signal));
-          onEvent({ kind: 'answered', runId, repeated });
-          if (!answeredRuns.includes(runId)) answeredRuns.push(runId);
+        const asked = round.stage === 'unmask' ? round.unmaskRequest : null;
+        if (asked !== null) {
+          const { runId, request } = asked;
+          if (!request.selfMaskShares.includes(me)) {
+            return await forget(request.pairwiseKeyShares.includes(me) ? 'excluded' : 'left_out', { runId });
+          }
+          if (!round.unmasked.includes(me)) {
+            const repeated = await this.#exclusive(storeKey, () => this.#answer(storeKey, party, config, runId, request, signal));
+            if (!answeredRuns.includes(runId)) {
+              onEvent({ kind: 'answered', runId, repeated });
+              answeredRuns.push(runId);
+              delay = POLL_INITIAL_DELAY_MS;
+            }
+            // A host that keeps saying the answer did not arrive gets the same bytes again, at the polling
+            // pace (never in a tight loop).
+          }
           lastRun = runId;
-          delay = POLL_INITIAL_DELAY_MS;
+        } else if (lastRun !== undefined) {
+          // The request is gone but the round is not done: did the run we answered fail?
+          const run = await this.#context.getRun(sessionId, lastRun, signal);
+          if (run.status === 'failed') {
+            return outcome('run_failed', { runId: lastRun, ...(run.error ? { error: { code: run.error.code, message: run.error.message } } : {}) });
+          }
+        }
+        transientFailures = 0;
+      } catch (error) {
+        if (signal.aborted) throw abortError(signal);
+        if (error instanceof TenzroApiError && ENDED_CODES.has(error.code)) {
+          return await forget('session_ended', { error: { code: error.code, message: error.message } });
+        }
+        if (error instanceof TenzroApiError && error.code === 'secagg_stage_closed') {
+          // The unmask stage closed while the (saved) answer was on its way: look at the round again.
+          await pause(delay, signal);
           continue;
         }
-        lastRun = runId;
-      } else if (lastRun !== undefined) {
-        // The request is gone but the round is not done: did the run we answered fail?
-        const run = await this.#context.getRun(sessionId, lastRun, signal);
-        if (run.status === 'failed') {
-          return outcome('run_failed', { runId: lastRun, ...(run.error ? { error: { code: run.error.code, message: run.error.message } } : {}) });
-        }
+        // A transient failure of the host: every step here is idempotent (reads, or the saved answer sent
+        // again byte for byte), so try again after a pause, a bounded number of times in a row.
+        transientFailures++;
+        if (!isTransientError(error) || transientFailures >= TRANSIENT_RETRY.attempts) throw error;
+        await pause(backoffDelay(transientFailures), signal);
+        continue;
       }
-      try {
-        await sleep(delay, signal);
-      } catch {
-        throw abortError(signal);
-      }
+      await pause(delay, signal);
       delay = Math.min(delay * 2, POLL_MAX_DELAY_MS);
     }
   }
@@ -383,7 +435,8 @@ export class SecAggParty {
     if (record === undefined) throw new SecureAggregationError('no_state', `the secure-aggregation state of ${party.partyId} for ${sessionId} is gone`);
     let message: SignedMessage;
     let envelope: string | undefined;
-    const repeated = record.protocol.stage === 'done';
+    // The same answer for another run (a retried run); a re-send for the same run is not a repeat.
+    const repeated = record.protocol.stage === 'done' && record.answer !== null && record.answer.runId !== runId;
     if (record.protocol.stage === 'input-masked') {
       const step = unmask(record.protocol, request); // refusals are the protocol's SecAggError
       message = step.message as unknown as SignedMessage;
@@ -444,8 +497,9 @@ export class SecAggParty {
     return round;
   }
 
+  /** GET /secagg (transient failures retried), checked against the terms and the model. */
   async #round(sessionId: string, config: SecAggConfig, layout: AggregateLayout, signal: AbortSignal): Promise<Round> {
-    const round = await this.#context.http.request('GET', sessionPath(sessionId, '/secagg'), SecAggRoundResponse, { signal });
+    const round = await retryTransient(() => this.#context.http.request('GET', sessionPath(sessionId, '/secagg'), SecAggRoundResponse, { signal }), signal);
     checkRound(round, config, layout);
     return round;
   }
@@ -475,16 +529,14 @@ export class SecAggParty {
     await this.#context.store.save(storeKey, encodeClientRecord(record));
   }
 
-  /** Runs `task` after every earlier task on the same key (one SDK instance). */
+  /**
+   * Runs `task` after every earlier task on the same key of this SDK instance, and inside the store's
+   * `withLock` when it has one (mutual exclusion with other instances and processes sharing the store).
+   */
   #exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => undefined);
-    this.#locks.set(key, settled);
-    void settled.then(() => {
-      if (this.#locks.get(key) === settled) this.#locks.delete(key);
-    });
-    return next;
+    const store = this.#context.store;
+    const locked = typeof store.withLock === 'function' ? () => store.withLock!(key, task) : task;
+    return queued(this.#locks, key, locked);
   }
 }
 

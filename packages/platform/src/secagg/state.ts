@@ -36,11 +36,20 @@ import {
 import { z } from 'zod';
 import { SecureAggregationError } from './errors.js';
 
-/** A private key-value store for the client role's state (string values; see the module header). */
+/**
+ * A private key-value store for the client role's state (string values; see the module header).
+ *
+ * `withLock(key, fn)` (optional, but needed whenever two processes — `tenzro demo` and `tenzro agent`, two
+ * SDK instances — may share the store) runs `fn` while holding an exclusive lock on `key`, across every
+ * user of the store; the SDK wraps each stage's load → compute → save → send in it, so a party answers
+ * every stage (above all the unmask request) once, whoever calls. Without it, calls are serialised within
+ * one SDK instance only.
+ */
 export interface SecAggStateStore {
   load(key: string): Promise<string | undefined>;
   save(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  withLock?<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export const SECAGG_STATE_STORE_METHODS = ['load', 'save', 'delete'] as const;
@@ -48,6 +57,7 @@ export const SECAGG_STATE_STORE_METHODS = ['load', 'save', 'delete'] as const;
 /** The default store: memory of this SDK instance (a crash loses the round for this party). */
 export class MemorySecAggStateStore implements SecAggStateStore {
   readonly #values = new Map<string, string>();
+  readonly #locks = new Map<string, Promise<unknown>>();
 
   async load(key: string): Promise<string | undefined> {
     return this.#values.get(requireKey(key));
@@ -61,6 +71,30 @@ export class MemorySecAggStateStore implements SecAggStateStore {
   async delete(key: string): Promise<void> {
     this.#values.delete(requireKey(key));
   }
+
+  /** The keys held now (tests, sweeps). */
+  async keys(): Promise<string[]> {
+    return [...this.#values.keys()];
+  }
+
+  /** Runs `fn` after every earlier `withLock` on the same key of this store has settled. */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    requireKey(key);
+    if (typeof fn !== 'function') throw new TypeError('fn must be a function');
+    return queued(this.#locks, key, fn);
+  }
+}
+
+/** Runs `task` after the previous task queued under `key` in `locks` settled (an in-process mutex). */
+export function queued<T>(locks: Map<string, Promise<unknown>>, key: string, task: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  const next = previous.then(task, task);
+  const settled = next.catch(() => undefined);
+  locks.set(key, settled);
+  void settled.then(() => {
+    if (locks.get(key) === settled) locks.delete(key);
+  });
+  return next;
 }
 
 function requireKey(key: unknown): string {
@@ -71,6 +105,16 @@ function requireKey(key: unknown): string {
 /** The store key of a party's record for a session. */
 export function secAggStateKey(sessionId: string, partyId: string): string {
   return `secagg/${sessionId}/${partyId}`;
+}
+
+/** The session and party of a store key made by `secAggStateKey`, or undefined for any other key. */
+export function parseSecAggStateKey(key: string): { sessionId: string; partyId: string } | undefined {
+  if (typeof key !== 'string') return undefined;
+  const parts = key.split('/');
+  if (parts.length !== 3 || parts[0] !== 'secagg') return undefined;
+  const [, sessionId, partyId] = parts as [string, string, string];
+  if (!SessionId.safeParse(sessionId).success || !PartyId.safeParse(partyId).success) return undefined;
+  return { sessionId, partyId };
 }
 
 export const SECAGG_CLIENT_RECORD_TYPE = 'tenzro.secagg.client-record/v1';

@@ -6,11 +6,13 @@
  *
  * Noise share: the session's DP target (ε, δ) and the layout's per-record sensitivities give the total
  * variance μ (`calibrateSkellam`, the same calibration the enclave checks against); each party adds
- * Sk(μ / threshold) to every statistic, so any ≥ threshold survivors leave at least Sk(μ) in the sum.
+ * Sk(μ / (threshold − 1)) to every statistic (`secAggNoiseShare`), so any s ≥ threshold survivors leave at
+ * least Sk(μ) in the sum even against one of them who knows (and subtracts) its own draw. A target whose
+ * share cannot be sampled or encoded is refused with `noise_out_of_range` before anything is sent.
  */
-import { calibrateSkellam, sampleSkellam, type RandomSource, randomBytes } from '@tenzro/crypto';
+import { MAX_SKELLAM_VARIANCE, calibrateSkellam, sampleSkellam, type RandomSource, randomBytes } from '@tenzro/crypto';
 import { aggregateLayoutOf, computeStatistics, encodeStatistics, getDataSchema, getModel, type AggregateLayout } from '@tenzro/models';
-import type { ErrorDetail, SessionTerms } from '@tenzro/protocol';
+import { secAggNoiseShare, type ErrorDetail, type SessionTerms } from '@tenzro/protocol';
 import { SecureAggregationError } from './errors.js';
 
 /** How many schema problems the error message spells out (all of them are in `details`). */
@@ -64,14 +66,31 @@ function validateRecords(terms: SessionTerms, dataSchema: string, data: unknown)
   );
 }
 
-/** The per-party Skellam variance the session asks for: μ / threshold, or null without noiseAddition. */
+/**
+ * The per-party Skellam variance the session asks for: `secAggNoiseShare(μ, threshold)` = μ / (threshold − 1),
+ * or null without noiseAddition. A DP target no party can meet (no calibration, or a share the sampler
+ * cannot draw) is `noise_out_of_range`.
+ */
 export function noiseShareOf(terms: SessionTerms, layout: AggregateLayout): number | null {
   const secure = terms.dataPolicy.secureAggConfig;
   if (secure === undefined || !secure.noiseAddition) return null;
   const target = secure.differentialPrivacy;
   if (target === undefined) throw new SecureAggregationError('unsupported_model', 'the session asks for noise without a differential-privacy target');
-  const { variance } = calibrateSkellam({ epsilon: target.epsilon, delta: target.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity });
-  return variance / secure.threshold;
+  const what = `the differential-privacy target (ε = ${target.epsilon}, δ = ${target.delta}) of the session`;
+  let share: number;
+  try {
+    const { variance } = calibrateSkellam({ epsilon: target.epsilon, delta: target.delta, l1: layout.l1Sensitivity, l2: layout.l2Sensitivity });
+    share = secAggNoiseShare(variance, secure.threshold);
+  } catch (cause) {
+    throw new SecureAggregationError('noise_out_of_range', `${what} cannot be met with Skellam noise on the statistics of ${layout.id}`, { cause });
+  }
+  if (!(share <= MAX_SKELLAM_VARIANCE)) {
+    throw new SecureAggregationError(
+      'noise_out_of_range',
+      `${what} needs a Skellam share of variance ${share.toExponential(3)} per party, above what a party can sample (${MAX_SKELLAM_VARIANCE}); nothing was sent`,
+    );
+  }
+  return share;
 }
 
 /** Validate → statistics → noise share → ring encoding. Nothing leaves the party here. */
@@ -80,8 +99,30 @@ export function prepareSecAggInput(terms: SessionTerms, dataSchema: string, data
   const records = validateRecords(terms, dataSchema, data);
   const values = computeStatistics(layout, records as Parameters<typeof computeStatistics>[1]);
   const noiseVariance = noiseShareOf(terms, layout);
-  const noise = noiseVariance === null ? undefined : sampleSkellam(noiseVariance, values.length, random);
-  const encoded = encodeStatistics(layout, values, noise);
+  // The statistics alone must fit their declared ranges (a data problem, told apart from the noise's).
+  try {
+    encodeStatistics(layout, values).fill(0);
+  } catch (cause) {
+    throw new SecureAggregationError('statistic_out_of_range', `the statistics of these records do not fit the layout ${layout.id} (nothing was sent): ${(cause as Error).message}`, { cause });
+  }
+  let encoded: Uint32Array;
+  if (noiseVariance === null) {
+    encoded = encodeStatistics(layout, values);
+  } else {
+    let noise: Int32Array | undefined;
+    try {
+      noise = sampleSkellam(noiseVariance, values.length, random);
+      encoded = encodeStatistics(layout, values, noise);
+    } catch (cause) {
+      throw new SecureAggregationError(
+        'noise_out_of_range',
+        `the Skellam share of variance ${noiseVariance.toExponential(3)} does not fit the noise range of ${layout.id} (|noise| ≤ ${layout.maxNoiseMagnitude}); nothing was sent`,
+        { cause },
+      );
+    } finally {
+      noise?.fill(0);
+    }
+  }
   if (encoded.length !== layout.ringLength) {
     throw new SecureAggregationError('unsupported_model', `the layout ${layout.id} encoded ${encoded.length} ring elements, not ${layout.ringLength}`);
   }
