@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: prints a table per benchmark and writes bench/results/<name>.json.
-//   node bench/run.js [hpke|flow|merkleLog|secagg] [--quick]
+//   node bench/run.js [hpke|flow|merkleLog|secagg|mpc] [--quick]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,13 @@ import { benchHpke } from './hpke.js';
 import { benchFlow } from './flow.js';
 import { benchMerkleLog } from './merkle-log.js';
 import { benchSecAgg } from './secagg.js';
+import { benchMpc } from './mpc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.filter((a) => !a.startsWith('--'));
-const benches = { hpke: benchHpke, flow: benchFlow, merkleLog: benchMerkleLog, secagg: benchSecAgg };
+const benches = { hpke: benchHpke, flow: benchFlow, merkleLog: benchMerkleLog, secagg: benchSecAgg, mpc: benchMpc };
 
 mkdirSync(join(here, 'results'), { recursive: true });
 for (const [name, run] of Object.entries(benches)) {

@@ -5,7 +5,7 @@
 // fixed-point values live in are recovered by CRT (Garner's mixed-radix algorithm, Knuth TAOCP vol. 2
 // §4.3.2) only where a protocol needs one: decoding outputs and the low bits of an opened truncation mask.
 //
-// Why this and not one prime (measured with field-choice.bench.mjs, Node 20.20, 100,000-element vectors,
+// Why this and not one prime (measured with `node bench/run.js mpc`, Node 20.20, 100,000-element vectors,
 // ns per element, this machine; see the report of issue 5):
 //   GF(2^61 − 1)  BigInt in BigUint64Array   add   9.8   mul  59.2
 //   GF(2^127 − 1) BigInt                     add  56.9   mul 151.1
