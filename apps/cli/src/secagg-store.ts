@@ -141,13 +141,7 @@ export class FileSecAggStateStore implements SecAggStateStore {
     this.#ensureDirectory();
     const temporary = join(dirname(path), `.${randomBytes(8).toString('hex')}.tmp`);
     try {
-      const handle = await fsp.open(temporary, 'wx', STATE_FILE_MODE);
-      try {
-        await handle.writeFile(value, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      if (!(await this.#create(temporary, value))) throw new Error(`the temporary file ${temporary} already exists`);
       await fsp.rename(temporary, path);
     } catch (error) {
       await fsp.rm(temporary, { force: true });

@@ -19,13 +19,7 @@
  *                  layout sensitivities).variance; 1e-9 relative tolerance); without it, `noiseVariance`
  *                  must be null (`submission_rejected`)
  */
-import {
-  calibrateSkellam,
-  fromBase64Url,
-  skellamEpsilon,
-  verifyStatement,
-  type SecretBytes,
-} from '@tenzro/crypto';
+import { calibrateSkellam, skellamEpsilon, type SecretBytes } from '@tenzro/crypto';
 import { aggregateLayoutOf, type AggregateLayout, type SkellamNoiseConfig } from '@tenzro/models';
 import {
   MaskedInputBody,
@@ -34,6 +28,8 @@ import {
   SecAggError,
   SecAggMaskedContribution,
   TenzroError,
+  decodeBytes,
+  parseSigned,
   secAggConfigOf,
   secAggNoiseShare,
   secAggProtectingVariance,
@@ -141,45 +137,22 @@ export interface OpenedMaskedInput {
   message: SignedMaskedInput;
 }
 
-function rejected(code: SecAggError['code'], message: string): TenzroError {
-  return refuse('secagg_rejected', `${code}: secagg masked-input: ${message}`);
-}
-
 /**
  * The stage-2 message, checked as the server role checks it (parseSigned: shape, type, session, roster,
  * signature), plus: it is the submitting party's, and its vector has the session's length.
  */
 function verifyMaskedInputMessage(config: SecAggConfig, raw: SecAggMaskedContribution['maskedInput'], partyId: string): SignedMaskedInput {
-  const type = (raw.body as { type?: unknown }).type;
-  if (typeof type === 'string' && type !== SECAGG_TYPES.maskedInput && Object.values(SECAGG_TYPES).includes(type as never)) {
-    throw rejected('stage_out_of_order', `expected a ${SECAGG_TYPES.maskedInput} message, got ${type}`);
-  }
-  const parsed = MaskedInputBody.safeParse(raw.body);
-  if (!parsed.success) throw rejected('invalid_message', `not a valid ${SECAGG_TYPES.maskedInput} message`);
-  const body = parsed.data;
-  if (body.sessionId !== config.sessionId) throw rejected('wrong_session', 'the masked input is for another session');
-  if (body.partyId !== partyId) throw rejected('invalid_message', "the masked input names another party than the submission's");
-  const signer = config.parties.find((p) => p.partyId === body.partyId);
-  if (signer === undefined) throw rejected('unknown_party', 'the party is not in the roster');
-  let signature: Uint8Array;
   try {
-    signature = fromBase64Url(raw.signature, 'signature');
-  } catch {
-    throw rejected('invalid_signature', 'the signature is malformed');
+    const signed = parseSigned(config, MaskedInputBody, raw, 'masked-input', SECAGG_TYPES.maskedInput);
+    if (signed.body.partyId !== partyId) {
+      throw new SecAggError('invalid_message', 'masked-input', "the masked input names another party than the submission's");
+    }
+    decodeBytes(signed.body.maskedInput, config.vectorLength * 4, 'masked-input', 'maskedInput');
+    return signed;
+  } catch (error) {
+    if (error instanceof SecAggError) throw secAggRefusal(error);
+    throw error;
   }
-  if (signature.length !== 64 || !verifyStatement(signer.signingPublicKey, body, signature)) {
-    throw rejected('invalid_signature', "the signature does not verify under the party's roster key");
-  }
-  let vector: Uint8Array;
-  try {
-    vector = fromBase64Url(body.maskedInput, 'maskedInput');
-  } catch {
-    throw rejected('invalid_message', 'maskedInput is not base64url');
-  }
-  if (vector.length !== config.vectorLength * 4) {
-    throw rejected('invalid_message', `maskedInput must be ${config.vectorLength * 4} bytes, got ${vector.length}`);
-  }
-  return { body, signature: raw.signature };
 }
 
 /**

@@ -26,7 +26,7 @@ import { nowIso, type Context } from './context.js';
 import type { RunsTable } from './db/schema.js';
 import { parseTerms } from './domain/access.js';
 import { factsOf, finishShredding, openStatusOf, shredInTransaction } from './domain/lifecycle.js';
-import { completeRound, isSecAgg, maskedInputSubmissions, onRunFailed, unmaskPhase, type SecAggRunInputs } from './domain/secagg.js';
+import { completeRound, isSecAgg, onRunFailed, unmaskPhase, type SecAggRunInputs } from './domain/secagg.js';
 import { appendAudit } from './repositories/audit.js';
 import { insertResults } from './repositories/results.js';
 import { findRunById, nextClaimableRun, runsInStatus, updateRun } from './repositories/runs.js';
@@ -236,17 +236,16 @@ export class JobRunner {
         sessionId,
         sealedKey: session.sealed_key,
         terms,
-        submissions: secagg
-          ? maskedInputSubmissions(ctx, facts, included)
-          : facts.submissions
-              .filter((s) => inSet.has(s.party_id) && s.deleted_at === null)
-              .map((s) => ({
-                partyId: s.party_id,
-                blobPath: ctx.blobs.path(s.blob_hash),
-                commitment: s.commitment,
-                commitmentScheme: s.commitment_scheme as 'plain' | 'salted',
-                dataSchema: s.data_schema,
-              })),
+        // On a secure_aggregation session every submission is a masked input (plain uploads are refused).
+        submissions: facts.submissions
+          .filter((s) => inSet.has(s.party_id) && s.deleted_at === null)
+          .map((s) => ({
+            partyId: s.party_id,
+            blobPath: ctx.blobs.path(s.blob_hash),
+            commitment: s.commitment,
+            commitmentScheme: s.commitment_scheme as 'plain' | 'salted',
+            dataSchema: s.data_schema,
+          })),
         consents: facts.consents
           .filter((c) => inSet.has(c.party_id))
           .map((c) => ({ partyId: c.party_id, consent: JSON.parse(c.consent_json), signature: c.signature })),

@@ -9,6 +9,8 @@ export {
   MaskedInputBody,
   UnmaskBody,
   UnmaskRequest,
+  parseSigned,
+  decodeBytes,
   type Signed,
   type SignedAdvertise,
   type SignedShareKeys,

@@ -115,7 +115,10 @@ export function rolesOf(actor: Actor, row: SessionsTable, terms: SessionTerms): 
   return roles;
 }
 
-/** Records a refused action in the audit log, in its own transaction, and returns the 403 to throw. */
+/**
+ * Records a refused action in the audit log, in its own transaction, and returns the 403 to throw
+ * (`message` replaces the default "only a participant of this session may <action>").
+ */
 export async function denyAndAudit(
   db: Executor,
   actor: Actor,
@@ -123,6 +126,7 @@ export async function denyAndAudit(
   partyId: string | undefined,
   action: string,
   at: string,
+  message = `only a participant of this session may ${action}`,
 ): Promise<TenzroError> {
   await appendAudit(db, {
     sessionId,
@@ -132,5 +136,5 @@ export async function denyAndAudit(
     payload: { action, code: 'forbidden' },
     at,
   });
-  return new TenzroError('forbidden', `only a participant of this session may ${action}`);
+  return new TenzroError('forbidden', message);
 }

@@ -20,6 +20,7 @@
  */
 import { MAX_SKELLAM_VARIANCE, calibrateSkellam, canonicalize, toBase64Url } from '@tenzro/crypto';
 import {
+  FINAL_STATUSES,
   SECAGG_MASKED_INPUT_SCHEMA,
   SecAggError,
   TenzroError,
@@ -35,7 +36,6 @@ import {
   secAggNoiseShare,
   verifyAdvertisements,
   verifyShareKeys,
-  type ChannelSubmission,
   type EnclaveRequestOf,
   type SecAggConfig,
   type SecAggRoundResponse,
@@ -58,6 +58,7 @@ import {
   insertUnmask,
   lockRound,
   messagesOf,
+  RELAY_STAGES,
   roundsPastDeadline,
   unmaskAnswersOf,
   updateRound,
@@ -71,10 +72,7 @@ import type { SubmissionMeta, SubmissionRules } from './submissions.js';
 
 type StageMessageStage = 'advertise' | 'share-keys';
 
-/** Stages the host closes by itself, at their deadline or when every expected party answered. */
-const RELAY_STAGES: ReadonlySet<string> = new Set(['advertise', 'share-keys', 'masked-input']);
 const STAGE_ORDER: readonly SecAggRoundStage[] = ['advertise', 'share-keys', 'masked-input', 'awaiting-run', 'unmask', 'done'];
-const FINAL: ReadonlySet<string> = new Set(['completed', 'expired', 'cancelled']);
 
 /** How often the job looks for the survivors' unmask answers. */
 export const UNMASK_POLL_MS = 200;
@@ -131,7 +129,7 @@ const CONFIG_CACHE_SIZE = 256;
 export function roundConfig(terms: SessionTerms, round: Pick<SecAggRoundsTable, 'session_id' | 'vector_length'>): SecAggConfig {
   const key = `${round.session_id}|${round.vector_length}`;
   let config = CONFIGS.get(key);
-  if (config === undefined || config.sessionId !== round.session_id) {
+  if (config === undefined) {
     config = secAggConfigOf(terms, round.vector_length);
     if (config.sessionId !== round.session_id) throw new TenzroError('internal_error', 'the session terms do not hash to the round');
     if (CONFIGS.size >= CONFIG_CACHE_SIZE) CONFIGS.delete(CONFIGS.keys().next().value!);
@@ -234,11 +232,16 @@ export interface AdvanceOutcome {
   deadlineChanged: boolean;
 }
 
+/** Stored messages (one per party), parsed, in roster order; `only` narrows them to those parties. */
+function inRosterOrderOf<T>(terms: SessionTerms, rows: readonly { party_id: string; message_json: string }[], only?: Iterable<string>): T[] {
+  const byParty = new Map(rows.map((r) => [r.party_id, r.message_json]));
+  return inRosterOrder(terms, only ?? byParty.keys())
+    .filter((id) => byParty.has(id))
+    .map((id) => JSON.parse(byParty.get(id)!) as T);
+}
+
 async function storedMessages<T>(trx: Executor, terms: SessionTerms, sessionId: string, stage: StageMessageStage, only?: readonly string[]): Promise<T[]> {
-  const rows = await messagesOf(trx, sessionId, stage);
-  const byParty = new Map(rows.map((r) => [r.party_id, JSON.parse(r.message_json) as T]));
-  const ids = inRosterOrder(terms, only ?? byParty.keys());
-  return ids.filter((id) => byParty.has(id)).map((id) => byParty.get(id)!);
+  return inRosterOrderOf<T>(terms, await messagesOf(trx, sessionId, stage), only);
 }
 
 /** Masked-input submissions of a session (deleted ones too: a party that sent one and revoked it did answer). */
@@ -366,7 +369,7 @@ async function step(
     now,
   );
   // The inputs are fixed: the session may now be ready.
-  if (!FINAL.has(row.status) && row.status !== 'running') {
+  if (!FINAL_STATUSES.has(row.status as SessionStatus) && row.status !== 'running') {
     const current = await findSession(trx, sessionId);
     if (current) await recomputeOpenStatus(trx, current, terms, now);
   }
@@ -383,7 +386,7 @@ export async function advanceRound(
   now: string,
   stageTimeoutMs: number,
 ): Promise<AdvanceOutcome> {
-  if (FINAL.has(session.row.status)) return { round: await findRound(trx, session.row.id), deadlineChanged: false };
+  if (FINAL_STATUSES.has(session.row.status as SessionStatus)) return { round: await findRound(trx, session.row.id), deadlineChanged: false };
   let round = await lockRound(trx, session.row.id);
   if (!round) return { round, deadlineChanged: false };
   let deadlineChanged = false;
@@ -441,10 +444,6 @@ async function roundView(db: Executor, terms: SessionTerms, round: SecAggRoundsT
   const masked = await maskedInputParties(db, sessionId);
   const u1 = list(round.u1_json);
   const u2 = list(round.u2_json);
-  const byParty = (rows: { party_id: string; message_json: string }[], ids: string[]) => {
-    const map = new Map(rows.map((r) => [r.party_id, r.message_json]));
-    return ids.filter((id) => map.has(id)).map((id) => JSON.parse(map.get(id)!) as { body: Record<string, unknown>; signature: string });
-  };
   // Who answered the last published request: while it waits, the live answers (the ones that count); after
   // the run, every answer (those shredded with the session still were given).
   const unmasked =
@@ -463,8 +462,8 @@ async function roundView(db: Executor, terms: SessionTerms, round: SecAggRoundsT
     sharedKeys: inRosterOrder(terms, shareKeys.map((m) => m.party_id)),
     maskedInputs: inRosterOrder(terms, masked),
     unmasked: inRosterOrder(terms, unmasked),
-    advertisements: u1 === undefined ? null : byParty(advertisements, inRosterOrder(terms, u1)),
-    shareKeys: u2 === undefined ? null : byParty(shareKeys, inRosterOrder(terms, u2)),
+    advertisements: u1 === undefined ? null : inRosterOrderOf<StageMessageInput>(terms, advertisements, u1),
+    shareKeys: u2 === undefined ? null : inRosterOrderOf<StageMessageInput>(terms, shareKeys, u2),
     unmaskRequest: round.stage === 'unmask' && request !== null && round.unmask_run_id !== null ? { runId: round.unmask_run_id, request } : null,
     error: round.error_json === null ? null : (JSON.parse(round.error_json) as { code: string; message: string }),
   };
@@ -498,15 +497,15 @@ async function actingParticipant(ctx: Context, actor: Actor, loaded: LoadedSessi
 
 async function forbidImpersonation(ctx: Context, actor: Actor, sessionId: string, partyId: string, claimed: unknown): Promise<void> {
   if (claimed === partyId) return;
-  await appendAudit(ctx.db, {
+  throw await denyAndAudit(
+    ctx.db,
+    actor,
     sessionId,
-    type: 'access_denied',
-    actorTenant: actor.tenantId,
-    actorParty: partyId,
-    payload: { action: 'relay a secure-aggregation message of another party', code: 'forbidden' },
-    at: nowIso(ctx),
-  });
-  throw new TenzroError('forbidden', `${partyId} may only send its own messages (the message names ${typeof claimed === 'string' ? claimed : 'no party'})`);
+    partyId,
+    'relay a secure-aggregation message of another party',
+    nowIso(ctx),
+    `${partyId} may only send its own messages (the message names ${typeof claimed === 'string' ? claimed : 'no party'})`,
+  );
 }
 
 export interface StageMessageInput {
@@ -665,15 +664,15 @@ export async function postUnmask(
   const runId = round.unmask_run_id;
   const request = UnmaskRequest.parse(JSON.parse(round.unmask_request_json));
   if (!request.selfMaskShares.includes(partyId)) {
-    await appendAudit(ctx.db, {
+    throw await denyAndAudit(
+      ctx.db,
+      actor,
       sessionId,
-      type: 'access_denied',
-      actorTenant: actor.tenantId,
-      actorParty: partyId,
-      payload: { action: 'answer the unmask request', code: 'forbidden' },
-      at: nowIso(ctx),
-    });
-    throw new TenzroError('forbidden', `only the survivors the unmask request of ${runId} names may answer it; ${partyId} is not one of them`);
+      partyId,
+      'answer the unmask request',
+      nowIso(ctx),
+      `only the survivors the unmask request of ${runId} names may answer it; ${partyId} is not one of them`,
+    );
   }
   const limit = Math.min(ctx.config.maxUploadBytes, SECAGG_UNMASK_MAX_BYTES);
   if (contentLength !== undefined && contentLength > limit) {
@@ -841,20 +840,6 @@ export async function unmaskPhase(
       unmask: inRosterOrder(terms, byParty.keys()).map((partyId) => ({ partyId, blobPath: ctx.blobs.path(byParty.get(partyId)!.blob_hash) })),
     },
   };
-}
-
-/** The enclave's `submissions` of a secure_aggregation run: the included parties' masked inputs. */
-export function maskedInputSubmissions(ctx: Context, facts: SessionFacts, included: readonly string[]): ChannelSubmission[] {
-  const set = new Set(included);
-  return facts.submissions
-    .filter((s) => set.has(s.party_id) && s.deleted_at === null && s.data_schema === SECAGG_MASKED_INPUT_SCHEMA)
-    .map((s) => ({
-      partyId: s.party_id,
-      blobPath: ctx.blobs.path(s.blob_hash),
-      commitment: s.commitment,
-      commitmentScheme: s.commitment_scheme as 'plain' | 'salted',
-      dataSchema: s.data_schema,
-    }));
 }
 
 /** In the transaction that completes a secure_aggregation run: the round is done. */

@@ -4,6 +4,7 @@
  * (`lockRound`): an UPDATE takes the row lock on PostgreSQL and the write lock on SQLite, so two requests
  * never advance one round at once.
  */
+import { FINAL_STATUSES } from '@tenzro/protocol';
 import type { SecAggMessagesTable, SecAggRoundsTable, SecAggUnmaskTable } from '../db/schema.js';
 import type { Executor } from './executor.js';
 
@@ -41,8 +42,8 @@ export async function updateRound(db: Executor, sessionId: string, changes: Roun
     .execute();
 }
 
-const HOST_CLOSED_STAGES = ['advertise', 'share-keys', 'masked-input'];
-const FINAL_SESSION_STATUSES = ['completed', 'expired', 'cancelled'];
+/** Stages the host closes by itself, at their deadline or when every expected party answered. */
+export const RELAY_STAGES: ReadonlySet<string> = new Set(['advertise', 'share-keys', 'masked-input']);
 
 /** Sessions (not final) whose open secure-aggregation stage is past its deadline (the sweep advances them). */
 export async function roundsPastDeadline(db: Executor, now: string): Promise<string[]> {
@@ -50,10 +51,10 @@ export async function roundsPastDeadline(db: Executor, now: string): Promise<str
     .selectFrom('secagg_rounds as r')
     .innerJoin('sessions as s', 's.id', 'r.session_id')
     .select('r.session_id')
-    .where('r.stage', 'in', HOST_CLOSED_STAGES)
+    .where('r.stage', 'in', [...RELAY_STAGES])
     .where('r.stage_deadline', 'is not', null)
     .where('r.stage_deadline', '<=', now)
-    .where('s.status', 'not in', FINAL_SESSION_STATUSES)
+    .where('s.status', 'not in', [...FINAL_STATUSES])
     .execute();
   return rows.map((r) => r.session_id);
 }
@@ -64,9 +65,9 @@ export async function nextRoundDeadline(db: Executor): Promise<string | undefine
     .selectFrom('secagg_rounds as r')
     .innerJoin('sessions as s', 's.id', 'r.session_id')
     .select((eb) => eb.fn.min('r.stage_deadline').as('next'))
-    .where('r.stage', 'in', HOST_CLOSED_STAGES)
+    .where('r.stage', 'in', [...RELAY_STAGES])
     .where('r.stage_deadline', 'is not', null)
-    .where('s.status', 'not in', FINAL_SESSION_STATUSES)
+    .where('s.status', 'not in', [...FINAL_STATUSES])
     .executeTakeFirst();
   return row?.next ?? undefined;
 }
