@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { computeSessionId } from './ids.js';
+import { validateMpcConfig } from './mpc/config.js';
+import { MpcError } from './mpc/errors.js';
 import { Base64Url, PartyId, TenantId } from './primitives.js';
 
 export const AggregationMethod = z.enum(['federated', 'secure_aggregation', 'mpc']);
@@ -140,6 +142,13 @@ export function normalizeDataPolicy(input: DataPolicyInput | undefined, particip
   }
   if (aggregationMethod === 'mpc') {
     if (!policy.mpcConfig) throw new DataPolicyError('dataPolicy.mpcConfig is required for mpc');
+    try {
+      // The model's statistics need secure multiplication: 2 ≤ threshold ≤ totalParties and 2t − 1 ≤ n.
+      validateMpcConfig(policy.mpcConfig, { multiplication: true });
+    } catch (error) {
+      if (error instanceof MpcError) throw new DataPolicyError(`dataPolicy.mpcConfig: ${error.message}`);
+      throw error;
+    }
     normalized.mpcConfig = policy.mpcConfig;
   }
   return normalized;

@@ -141,6 +141,23 @@ describe('session creation rules', () => {
     expect(t.json(response).error.message).toContain('later release');
   });
 
+  it('refuses mpc configurations that cannot hold with 422 invalid_data_policy, storing nothing', async () => {
+    const before = (await t.inject('bankA', { method: 'GET', url: '/v1/sessions' })).json().sessions.length;
+    const cases: [number, number, RegExp][] = [
+      [1, 3, /at least 2/],
+      [4, 3, /above config.totalParties/],
+      [3, 4, /2·threshold − 1 ≤ totalParties/],
+    ];
+    for (const [threshold, totalParties, message] of cases) {
+      const dataPolicy = { aggregationMethod: 'mpc', mpcConfig: { protocol: 'shamir_secret_sharing', threshold, totalParties } };
+      const response = await t.inject('bankA', { method: 'POST', url: '/v1/sessions', payload: { ...base, dataPolicy } });
+      expect(response.statusCode).toBe(422);
+      expect(t.json(response).error.code).toBe('invalid_data_policy');
+      expect(t.json(response).error.message).toMatch(message);
+    }
+    expect((await t.inject('bankA', { method: 'GET', url: '/v1/sessions' })).json().sessions.length).toBe(before);
+  });
+
   it('creates a secure_aggregation session once the running enclave announces the method', async () => {
     expect(t.server.ctx.enclave.info()!.models.find((m) => m.modelId === 'risk-analyzer-v2')!.methods).toContain('secure_aggregation');
     const dataPolicy = { aggregationMethod: 'secure_aggregation', secureAggConfig: { threshold: 2, noiseAddition: true } };
