@@ -14,6 +14,21 @@ export const SubmitDataHeaders = z.object({
     .optional(),
 });
 
+/** The upload's metadata as the submission pipeline takes it, from the parsed headers. */
+export function submissionMeta(headers: z.infer<typeof SubmitDataHeaders>): {
+  dataSchema: string;
+  commitment: string;
+  commitmentScheme: CommitmentScheme;
+  contentLength: number | undefined;
+} {
+  return {
+    dataSchema: headers['x-tenzro-data-schema'],
+    commitment: headers['x-tenzro-commitment'],
+    commitmentScheme: headers['x-tenzro-commitment-scheme'],
+    contentLength: headers['content-length'],
+  };
+}
+
 export const CreateTenantRequest = z.strictObject({ tenantId: TenantId });
 export const CreateTenantResponse = z.strictObject({ tenantId: TenantId, apiKey: z.string() });
 

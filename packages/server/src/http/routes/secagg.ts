@@ -10,7 +10,7 @@ import { loadCurrent } from '../../domain/load.js';
 import { getRound, maskedInputRules, postStageMessage, postUnmask } from '../../domain/secagg.js';
 import { receiveSubmission } from '../../domain/submissions.js';
 import { defineRoute, type AnyRouteSpec } from '../route.js';
-import { SubmitDataHeaders } from '../schemas.js';
+import { SubmitDataHeaders, submissionMeta } from '../schemas.js';
 
 /**
  * A signed stage message at the boundary: exactly `{ body, signature }`. The body's shape, session, roster
@@ -33,6 +33,24 @@ export const UnmaskHeaders = z.object({
 const STAGE_ERRORS = ['not_found', 'forbidden', 'conflict', 'secagg_rejected', 'secagg_stage_closed', 'session_expired', 'session_cancelled', 'session_completed', 'run_in_progress'] as const;
 
 export function secAggRoutes(ctx: Context): AnyRouteSpec[] {
+  /** POST of one relayed stage message (advertise, share-keys): the same route but for its stage. */
+  const stageRoute = (stage: 'advertise' | 'share-keys', operationId: string, summary: string): AnyRouteSpec =>
+    defineRoute({
+      method: 'POST',
+      url: `/v1/sessions/:sessionId/secagg/${stage}`,
+      operationId,
+      summary,
+      auth: 'tenant',
+      params: SessionIdParams,
+      body: { kind: 'json', schema: SignedStageMessage },
+      responses: { 202: SecAggRoundResponse },
+      errors: [...STAGE_ERRORS],
+      handle: async ({ actor, params, body }) => ({
+        status: 202,
+        body: await postStageMessage(ctx, actor, await loadCurrent(ctx, actor, params.sessionId), stage, body),
+      }),
+    });
+
   return [
     defineRoute({
       method: 'GET',
@@ -45,36 +63,8 @@ export function secAggRoutes(ctx: Context): AnyRouteSpec[] {
       errors: ['not_found', 'conflict'],
       handle: async ({ actor, params }) => ({ status: 200, body: await getRound(ctx, await loadCurrent(ctx, actor, params.sessionId)) }),
     }),
-    defineRoute({
-      method: 'POST',
-      url: '/v1/sessions/:sessionId/secagg/advertise',
-      operationId: 'secAggAdvertise',
-      summary: 'Stage 0: the acting participant’s signed advertisement of its two X25519 keys (opens the round)',
-      auth: 'tenant',
-      params: SessionIdParams,
-      body: { kind: 'json', schema: SignedStageMessage },
-      responses: { 202: SecAggRoundResponse },
-      errors: [...STAGE_ERRORS],
-      handle: async ({ actor, params, body }) => ({
-        status: 202,
-        body: await postStageMessage(ctx, actor, await loadCurrent(ctx, actor, params.sessionId), 'advertise', body),
-      }),
-    }),
-    defineRoute({
-      method: 'POST',
-      url: '/v1/sessions/:sessionId/secagg/share-keys',
-      operationId: 'secAggShareKeys',
-      summary: 'Stage 1: the acting participant’s signed shares, each sealed to one other party of U1',
-      auth: 'tenant',
-      params: SessionIdParams,
-      body: { kind: 'json', schema: SignedStageMessage },
-      responses: { 202: SecAggRoundResponse },
-      errors: [...STAGE_ERRORS],
-      handle: async ({ actor, params, body }) => ({
-        status: 202,
-        body: await postStageMessage(ctx, actor, await loadCurrent(ctx, actor, params.sessionId), 'share-keys', body),
-      }),
-    }),
+    stageRoute('advertise', 'secAggAdvertise', 'Stage 0: the acting participant’s signed advertisement of its two X25519 keys (opens the round)'),
+    stageRoute('share-keys', 'secAggShareKeys', 'Stage 1: the acting participant’s signed shares, each sealed to one other party of U1'),
     defineRoute({
       method: 'POST',
       url: '/v1/sessions/:sessionId/secagg/masked-input',
@@ -112,12 +102,7 @@ export function secAggRoutes(ctx: Context): AnyRouteSpec[] {
           ctx,
           actor,
           params.sessionId,
-          {
-            dataSchema: headers['x-tenzro-data-schema'],
-            commitment: headers['x-tenzro-commitment'],
-            commitmentScheme: headers['x-tenzro-commitment-scheme'],
-            contentLength: headers['content-length'],
-          },
+          submissionMeta(headers),
           stream,
           maskedInputRules(ctx),
         );

@@ -34,7 +34,7 @@ import {
 } from '../../domain/sessions.js';
 import { submitData } from '../../domain/submissions.js';
 import { defineRoute, type AnyRouteSpec } from '../route.js';
-import { SubmitDataHeaders } from '../schemas.js';
+import { SubmitDataHeaders, submissionMeta } from '../schemas.js';
 
 export function sessionRoutes(ctx: Context): AnyRouteSpec[] {
   return [
@@ -127,12 +127,7 @@ export function sessionRoutes(ctx: Context): AnyRouteSpec[] {
           ctx,
           actor,
           params.sessionId,
-          {
-            dataSchema: headers['x-tenzro-data-schema'],
-            commitment: headers['x-tenzro-commitment'],
-            commitmentScheme: headers['x-tenzro-commitment-scheme'],
-            contentLength: headers['content-length'],
-          },
+          submissionMeta(headers),
           stream,
         );
         return { status: 201, body };
