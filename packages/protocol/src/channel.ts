@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { DeletionReason, DeletionStatement } from './audit.js';
 import { ConsentFlags } from './consent.js';
 import { Base64Url, Commitment, PartyId, SessionId } from './primitives.js';
+import { MpcRunInputs } from './mpc/run.js';
 import { InferenceParameters, ResultReport } from './report.js';
 import { SessionTerms } from './terms.js';
 
@@ -69,6 +70,12 @@ export const EnclaveRequest = z.discriminatedUnion('op', [
         unmask: z.array(z.strictObject({ partyId: PartyId, blobPath: z.string().min(1) })).max(10_000),
       })
       .optional(),
+    /**
+     * mpc sessions only (docs/mpc.md): `submissions` are the included parties' share bundles; these are the
+     * nodes' signed output statements and output shares sealed to the session key, from which the enclave
+     * reconstructs the program's declared outputs (≥ threshold nodes).
+     */
+    mpc: MpcRunInputs.optional(),
   }),
   /**
    * Crypto-shreds the session key and attests it (issue 3): the reply carries a DeletionStatement and an

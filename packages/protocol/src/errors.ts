@@ -39,6 +39,20 @@ export const ERROR_STATUS = {
   secagg_stage_closed: 409,
   /** Fewer than `threshold` parties remained at a stage: nothing can be unmasked. */
   secagg_below_threshold: 422,
+  /** A plain data upload on an mpc session: the party must use contribute (Shamir shares sealed to the nodes). */
+  mpc_shares_required: 422,
+  /** An /mpc/* route on a session of another method. */
+  not_mpc_session: 409,
+  /** Fewer compute nodes answered than the step needs (t online, 2t − 1 for preprocessing). */
+  mpc_nodes_unavailable: 503,
+  /** A compute node refused a step of the run. */
+  mpc_run_failed: 502,
+  /** Fewer than threshold node outputs passed the enclave's checks. */
+  mpc_below_threshold: 422,
+  /** A node output the enclave must refuse outright (two for one index, inputs that disagree). */
+  mpc_rejected: 422,
+  /** A compute node's attestation did not verify (SDK). */
+  node_unverified: 422,
   rate_limited: 429,
   internal_error: 500,
   enclave_unavailable: 503,

@@ -73,6 +73,10 @@ export {
 export {
   validateMpcProgram,
   createMpcProgramMachine,
+  createMpcTripleMachine,
+  mpcProgramTripleLength,
+  reconstructMpcProgramOutputs,
+  type MpcTripleMachine,
   type MpcProgram,
   type MpcProgramStep,
   type MpcLinearTerm,
@@ -96,3 +100,4 @@ export {
   type MpcOpenedValue,
   type MpcOpenedKind,
 } from './program/run-in-memory.js';
+export * from './run.js';

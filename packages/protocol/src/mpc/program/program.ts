@@ -9,7 +9,7 @@
 //   - open:     reconstructs `from` for every node and names its elements: the program's outputs.
 // Only `open` steps reveal a value; the other openings (Beaver's a − u ‖ b − v, the truncation's masked c)
 // are masked (perfectly, resp. within 2^−40 statistically).
-import { fieldVectorToBigInts, addShareVectors, randomBytes, sliceFieldVector, concatFieldVectors, scaleFieldVector, addFieldVectors, zeroFieldVector, type RandomSource, type ShareVector, type FieldVector } from '@tenzro/crypto';
+import { fieldVectorToBigInts, addShareVectors, randomBytes, reconstructVector, MpcCombineError, type MpcField, sliceFieldVector, concatFieldVectors, scaleFieldVector, addFieldVectors, zeroFieldVector, type RandomSource, type ShareVector, type FieldVector } from '@tenzro/crypto';
 import { beaverRound1, beaverRound2, tripleRound1, tripleRound2, tripleRound3, type BeaverPending, type BeaverTriple, type TriplePending } from '../beaver.js';
 import { validateMpcConfig } from '../config.js';
 import { MpcError } from '../errors.js';
@@ -51,6 +51,8 @@ export interface MpcProgramOutput {
 
 export interface MpcProgramMachine {
   readonly party: number;
+  /** reveal 'recipient' only, once done: this node's share of the declared outputs, in `program.outputs` order. */
+  outputShare(): ShareVector;
   /** 'offline' while Beaver triples are made, then 'online', then 'done'. */
   readonly phase: 'offline' | 'online' | 'done';
   /** Advances one round: consumes this node's incoming messages of the previous round, returns this round's. */
@@ -127,12 +129,143 @@ export interface CreateMpcProgramMachineOptions {
   inputs: readonly ShareVector[];
   multiplication?: MpcMultiplication;
   random?: RandomSource;
+  /**
+   * Prefix of every op id (default `program.id`): a run attempt's own prefix keeps a retried run's
+   * messages apart from the failed attempt's (the node transport refuses a repeated session + op + sender).
+   */
+  opPrefix?: string;
+  /**
+   * Beaver triples made beforehand (createMpcTripleMachine, `mpcProgramTripleLength(program)` elements):
+   * the machine starts online, so the run needs t nodes, not 2t − 1. Used once: never pass them twice.
+   */
+  triples?: BeaverTriple;
+  /**
+   * 'nodes' (default): `open` steps reconstruct the outputs at every node. 'recipient': `open` steps send
+   * nothing; each node keeps its share of the outputs (`outputShare()`) for one recipient (the enclave) to
+   * reconstruct with reconstructMpcProgramOutputs — the nodes never learn the outputs.
+   */
+  reveal?: 'nodes' | 'recipient';
+}
+
+/** Elements of the Beaver triple vector `program` consumes (0 when it does not multiply). */
+export function mpcProgramTripleLength(program: MpcProgram): number {
+  validateMpcProgram(program);
+  const lengths = new Map<string, number>([['in', program.inputNames.length]]);
+  let total = 0;
+  for (const step of program.steps) {
+    if (step.kind === 'linear') lengths.set(step.out, step.rows.length);
+    else if (step.kind === 'truncate') lengths.set(step.out, lengths.get(step.from)!);
+    else if (step.kind === 'multiply') {
+      total += lengths.get(step.a)!;
+      lengths.set(step.out, lengths.get(step.a)!);
+    }
+  }
+  return total;
+}
+
+export interface MpcTripleMachine {
+  readonly party: number;
+  readonly phase: 'offline' | 'done';
+  advance(incoming: readonly MpcMessage[]): MpcMessage[];
+  /** The triples once done; handing them out twice is refused (a triple is used once). */
+  takeTriples(): BeaverTriple;
+}
+
+/**
+ * The offline phase alone: one node's rounds making `length` Beaver triples under op `op` (tripleRound1..3,
+ * GRR: needs 2t − 1 nodes). Run while every node is up, before the data arrives; the online run then
+ * tolerates n − t nodes down.
+ */
+export function createMpcTripleMachine(options: { node: MpcNode; op: string; length: number; random?: RandomSource }): MpcTripleMachine {
+  const { node, op, length } = options;
+  const random = options.random ?? randomBytes;
+  validateMpcConfig(node);
+  if (!Number.isInteger(length) || length < 1) throw new MpcError('invalid_config', 'config', 'length must be a positive integer');
+  let round = 0;
+  let pending: TriplePending | undefined;
+  let triples: BeaverTriple | undefined;
+  let taken = false;
+  return {
+    party: node.party,
+    get phase() {
+      return round < 3 ? 'offline' : 'done';
+    },
+    advance(incoming: readonly MpcMessage[]): MpcMessage[] {
+      if (!Array.isArray(incoming)) throw new MpcError('invalid_config', 'message', 'incoming must be an array of messages');
+      if (round === 0) {
+        round = 1;
+        return tripleRound1(node, { op, length }, random);
+      }
+      if (round === 1) {
+        round = 2;
+        const step = tripleRound2(node, { op, incoming: incoming as RandomShareMessage[] }, random);
+        pending = step.pending;
+        return step.messages;
+      }
+      if (round === 2) {
+        triples = tripleRound3(node, { pending: pending!, incoming: incoming as MulReshareMessage[] });
+        pending = undefined;
+        round = 3;
+      }
+      return [];
+    },
+    takeTriples(): BeaverTriple {
+      if (triples === undefined) throw new MpcError('invalid_config', 'config', 'the triples are not made yet');
+      if (taken) throw new MpcError('invalid_config', 'config', 'these triples were handed out already: a triple is used once');
+      taken = true;
+      return triples;
+    },
+  };
+}
+
+/**
+ * The recipient's side of reveal 'recipient': the declared outputs from ≥ t nodes' output shares (more:
+ * every one must lie on the same polynomials, else MpcError inconsistent_shares). `outputs` pairs each name
+ * with its open step's scale.
+ */
+export function reconstructMpcProgramOutputs(
+  program: MpcProgram,
+  options: { threshold: number; field: MpcField; shares: readonly ShareVector[] },
+): ReadonlyMap<string, MpcProgramOutput> {
+  validateMpcProgram(program);
+  const { threshold, shares } = options;
+  if (!Array.isArray(shares) || shares.length < threshold) {
+    throw new MpcError('too_few_parties', 'open', `${Array.isArray(shares) ? shares.length : 0} output shares arrived, at least ${threshold} are needed`);
+  }
+  const seen = new Set<number>();
+  for (const share of shares) {
+    if (seen.has(share.x)) throw new MpcError('duplicate_message', 'open', `two output shares of node ${share.x}`);
+    seen.add(share.x);
+    if (share.vector.field !== options.field || share.vector.length !== program.outputs.length) {
+      throw new MpcError('length_mismatch', 'open', `an output share must hold ${program.outputs.length} elements over the field`);
+    }
+  }
+  let vector: FieldVector;
+  try {
+    vector = reconstructVector(shares, threshold);
+  } catch (cause) {
+    if (cause instanceof MpcCombineError) throw new MpcError('inconsistent_shares', 'open', 'the output shares do not lie on one polynomial of degree t − 1', { cause });
+    throw cause;
+  }
+  const integers = fieldVectorToBigInts(vector, { signed: true });
+  const scales = program.steps.flatMap((s) => (s.kind === 'open' ? s.names.map(() => s.scale) : []));
+  const outputs = new Map<string, MpcProgramOutput>();
+  program.outputs.forEach((name, i) => {
+    const integer = integers[i]!;
+    outputs.set(name, Object.freeze({ integer, scale: scales[i]!, value: Number(integer) / 2 ** scales[i]! }));
+  });
+  return outputs;
 }
 
 /** One node's state machine for `program` (see the module header). */
 export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions): MpcProgramMachine {
   const { node, program, inputs } = options;
   const multiplication = options.multiplication ?? 'beaver';
+  const reveal = options.reveal ?? 'nodes';
+  const opPrefix = options.opPrefix ?? program.id;
+  if (typeof opPrefix !== 'string' || !/^[A-Za-z0-9._:/-]{1,80}$/.test(opPrefix)) throw new MpcError('invalid_config', 'config', 'opPrefix must be 1–80 characters of A–Z a–z 0–9 . _ : / -');
+  if (reveal !== 'nodes' && reveal !== 'recipient') throw new MpcError('invalid_config', 'config', "reveal must be 'nodes' or 'recipient'");
+  if (options.triples !== undefined && multiplication !== 'beaver') throw new MpcError('invalid_config', 'config', 'preprocessed triples need multiplication beaver');
   const random = options.random ?? randomBytes;
   validateMpcProgram(program);
   validateMpcConfig(node); // every program here multiplies: 2t − 1 ≤ n
@@ -149,7 +282,7 @@ export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions)
   const registers = new Map<string, ShareVector>([['in', inputs.reduce((a, b) => addShareVectors(a, b))]]);
   const zero = zeroFieldVector(node.field, 1);
   const x = node.party;
-  const op = (i: number, kind: string) => `${program.id}:${i}:${kind}`;
+  const op = (i: number, kind: string) => `${opPrefix}:${i}:${kind}`;
 
   // Offline: one triple vector for all Beaver multiplications, sliced per step.
   const tripleSlices = new Map<number, [number, number]>();
@@ -167,10 +300,22 @@ export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions)
       }
     });
   }
-  const tripleOp = `${program.id}:triples`;
+  const tripleOp = `${opPrefix}:triples`;
   let offlineRound = tripleLength > 0 ? 0 : 3;
   let triplePending: TriplePending | undefined;
   let triples: BeaverTriple | undefined;
+  if (options.triples !== undefined) {
+    const t = options.triples;
+    for (const part of [t?.u, t?.v, t?.w]) {
+      if (part?.x !== node.party || part.vector?.field !== node.field || part.vector.length !== tripleLength) {
+        throw new MpcError('length_mismatch', 'config', `triples must be this node's shares of ${tripleLength} Beaver triples`);
+      }
+    }
+    triples = t;
+    offlineRound = 3;
+  }
+  const outputShares: FieldVector[] = [];
+  let outputShare: ShareVector | undefined;
 
   let pc = 0;
   let round = 0;
@@ -203,6 +348,7 @@ export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions)
       const step = program.steps[pc];
       if (step === undefined) {
         phase = 'done';
+        if (reveal === 'recipient') outputShare = Object.freeze({ x, vector: outputShares.length === 0 ? sliceFieldVector(zero, 0, 0) : concatFieldVectors(outputShares) });
         registers.clear();
         return [];
       }
@@ -258,6 +404,11 @@ export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions)
           continue;
         }
         case 'open': {
+          if (reveal === 'recipient') {
+            outputShares.push(registers.get(step.from)!.vector);
+            finish();
+            continue;
+          }
           if (round === 0) {
             round = 1;
             return [openRound1(node, { op: op(pc, 'open'), share: registers.get(step.from)! })];
@@ -288,7 +439,12 @@ export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions)
     },
     outputs(): ReadonlyMap<string, MpcProgramOutput> {
       if (phase !== 'done') throw new MpcError('invalid_config', 'open', 'the program has not finished');
+      if (reveal === 'recipient') throw new MpcError('invalid_config', 'open', "reveal 'recipient': the nodes hold output shares, not outputs");
       return outputs;
+    },
+    outputShare(): ShareVector {
+      if (phase !== 'done' || outputShare === undefined) throw new MpcError('invalid_config', 'open', "no output share: the program has not finished, or reveal is not 'recipient'");
+      return outputShare;
     },
   };
 }
