@@ -22,7 +22,7 @@ async function freePort() {
   });
 }
 
-function peakMiB(pid) {
+export function peakMiB(pid) {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
     return Math.round(Number(line.split(/\s+/)[1]) / 1024);
@@ -31,7 +31,7 @@ function peakMiB(pid) {
   }
 }
 
-function childPid(pid) {
+export function childPid(pid) {
   try {
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
     return children.length ? Number(children[0]) : null;
@@ -40,7 +40,8 @@ function childPid(pid) {
   }
 }
 
-async function startPlatform() {
+/** The real platform (`tenzro start`, development) on a free port, with its dev credentials. */
+export async function startPlatform() {
   const dataDir = mkdtempSync(join(tmpdir(), 'tenzro-bench-'));
   const port = await freePort();
   const child = spawn(process.execPath, [join(repoRoot, 'apps/cli/dist/main.js'), 'start'], {
@@ -69,10 +70,10 @@ async function startPlatform() {
   };
 }
 
-async function runFlow(recordsPerBank) {
-  const platformProcess = await startPlatform();
+/** An SDK client per dev tenant, trusting the dev credentials' roots and measurements. */
+export function sdkFor(platformProcess) {
   const { credentials, baseUrl } = platformProcess;
-  const sdk = (tenant) => {
+  return (tenant) => {
     const p = credentials.parties.find((x) => x.tenantId === tenant);
     return {
       party: p,
@@ -83,9 +84,15 @@ async function runFlow(recordsPerBank) {
         party: { partyId: p.partyId, signingKey: p.signingKey, encryptionKey: p.encryptionKey },
         trustedRoots: [credentials.attestation.rootPem],
         expectedMeasurements: [credentials.attestation.measurement],
+        ...(credentials.attestation.mpcNodeMeasurement ? { expectedMpcNodeMeasurements: [credentials.attestation.mpcNodeMeasurement] } : {}),
       }),
     };
   };
+}
+
+async function runFlow(recordsPerBank) {
+  const platformProcess = await startPlatform();
+  const sdk = sdkFor(platformProcess);
   const { partitions } = generateDemoData({ banks: BANKS, recordsPerBank, seed: 1 });
   const t0 = performance.now();
   const creator = sdk('bankA').platform;

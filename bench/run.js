@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: prints a table per benchmark and writes bench/results/<name>.json.
-//   node bench/run.js [hpke|flow|merkleLog|secagg|mpc] [--quick]
+//   node bench/run.js [hpke|flow|merkleLog|secagg|mpc|mpcSession] [--quick]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,12 +9,13 @@ import { benchFlow } from './flow.js';
 import { benchMerkleLog } from './merkle-log.js';
 import { benchSecAgg } from './secagg.js';
 import { benchMpc } from './mpc.js';
+import { benchMpcSession } from './mpc-session.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.filter((a) => !a.startsWith('--'));
-const benches = { hpke: benchHpke, flow: benchFlow, merkleLog: benchMerkleLog, secagg: benchSecAgg, mpc: benchMpc };
+const benches = { hpke: benchHpke, flow: benchFlow, merkleLog: benchMerkleLog, secagg: benchSecAgg, mpc: benchMpc, mpcSession: benchMpcSession };
 
 mkdirSync(join(here, 'results'), { recursive: true });
 for (const [name, run] of Object.entries(benches)) {
