@@ -12,7 +12,8 @@ export interface DevParty {
 
 export interface DevCredentials {
   baseUrl: string;
-  attestation: { rootPem: string; measurement: string };
+  /** mpcNodeMeasurement: the development node fleet's measurement (present once the server runs mpc nodes). */
+  attestation: { rootPem: string; measurement: string; mpcNodeMeasurement?: string };
   parties: DevParty[];
 }
 

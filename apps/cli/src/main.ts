@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `tenzro` command line: start the platform, make party keys, run the demo (federated or secure
-// aggregation), serve a party's secure-aggregation rounds (agent), print the measurement, verify a
+// The `tenzro` command line: start the platform, make party keys, run the demo (federated, secure
+// aggregation or mpc), serve a party's secure-aggregation rounds (agent), print the measurement, verify a
 // session's audit trail and watch the log for forks.
 import { Command, InvalidArgumentError } from 'commander';
 import { agent } from './commands/agent.js';
@@ -44,12 +44,15 @@ program
 
 program
   .command('demo')
-  .description("run the product doc's scenario (three banks and a regulator) against a running server")
+  .description(
+    "run the product doc's scenario (three banks and a regulator) against a running server; --method mpc: " +
+      'Shamir shares to 5 attested compute nodes, threshold 3 (the dev server starts the nodes)',
+  )
   .option('-n, --records <count>', 'transactions per bank', positiveInteger, 2000)
   .option('--seed <seed>', 'demo data seed', positiveInteger, 42)
   .option('--base-url <url>', 'server URL (default: from the development credentials)')
   .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
-  .option('--method <method>', `aggregation method: ${DEMO_METHODS.join(' | ')}`, demoMethod, 'federated')
+  .option('--method <method>', `aggregation method: ${DEMO_METHODS.join(' | ')} (mpc: threshold 3 of 5 compute nodes)`, demoMethod, 'federated')
   .option('--no-noise', 'secure_aggregation: no Skellam noise on the sum (noiseAddition false)')
   .option('--state-dir <dir>', 'secure_aggregation: client state directory (default: secagg-state/ next to the credentials)')
   .action(async (options: { records: number; seed: number; baseUrl?: string; credentials?: string; method: DemoMethod; noise: boolean; stateDir?: string }) => {

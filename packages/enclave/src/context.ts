@@ -8,4 +8,10 @@ export interface EnclaveContext {
   readonly keys: KeyStore;
   /** Simulated provider only, when TENZRO_ENCLAVE_CAPTURE_DIR is set (secagg-capture.ts). */
   readonly capture?: CaptureSink | undefined;
+  /**
+   * Compute-node measurements (hex PCR0) whose attestations `run` accepts for mpc sessions: the node bundle
+   * of this checkout (measureMpcNodeBundle) and TENZRO_MPC_NODE_MEASUREMENTS. Node documents must chain to
+   * this provider's root (`nsm.rootPem`). Empty or absent: every node output is set aside.
+   */
+  readonly mpcNodeMeasurements?: readonly string[] | undefined;
 }

@@ -26,7 +26,7 @@ describe('enclave channel', () => {
     expect(hello.rootPem).toContain('BEGIN CERTIFICATE');
     expect(hello.pid).toBe(enclave.child.pid);
     expect(hello.models.length).toBeGreaterThan(0);
-    for (const model of hello.models) expect(model.methods).toEqual(model.modelId === 'risk-analyzer-v2' ? ['federated', 'secure_aggregation'] : ['federated']);
+    for (const model of hello.models) expect(model.methods).toEqual(model.modelId === 'risk-analyzer-v2' ? ['federated', 'secure_aggregation', 'mpc'] : ['federated']);
   });
 
   it('refuses a malformed request with invalid_request, echoing an integer id', async () => {

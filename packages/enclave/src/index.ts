@@ -1,6 +1,19 @@
 // @tenzro/enclave — the trusted process. Its public face is the process (`dist/main.js`) and its framed
 // channel; these exports are for the CLI (`tenzro measure`) and for embedding the channel in tests.
-export { measureBundle, bundleManifest, manifestText, defaultRepoRoot, MEASURED_PACKAGES, MODEL_ASSETS_DIR, LOCKFILE, MeasureError } from './measure.js';
+export {
+  measureBundle,
+  bundleManifest,
+  manifestText,
+  defaultRepoRoot,
+  MEASURED_PACKAGES,
+  MODEL_ASSETS_DIR,
+  LOCKFILE,
+  MeasureError,
+  MPC_NODE_MEASURED_PACKAGES,
+  packagesManifest,
+  measurePackages,
+  measureMpcNodeBundle,
+} from './measure.js';
 export type { ManifestEntry } from './measure.js';
 export { KeyStore, KeyStoreError, SESSION_KEY_SEALING_INFO, sealedKeyAad } from './key-store.js';
 export type { AttestedSessionKey, CreatedSessionKey, KeyStoreErrorCode } from './key-store.js';

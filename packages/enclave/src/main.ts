@@ -8,7 +8,8 @@
  * Environment: TENZRO_ENCLAVE_STATE_DIR (required to serve) — where the simulated provider keeps its CA
  * and root secret, and the key store its tombstones. TENZRO_ENCLAVE_CAPTURE_DIR (tests only, simulated
  * provider only; any other provider refuses to start) — where secure-aggregation runs write what they
- * received (secagg-capture.ts). stdout carries reply frames only; diagnostics go to stderr and never carry
+ * received (secagg-capture.ts). TENZRO_MPC_NODE_MEASUREMENTS (optional) — compute-node measurements accepted
+ * besides this checkout's node bundle (mpc-node-trust.ts). stdout carries reply frames only; diagnostics go to stderr and never carry
  * data, keys or plaintext.
  */
 import { SimulatedNsm } from './attestation/simulated-nsm.js';
@@ -17,6 +18,7 @@ import { createHandler } from './dispatch.js';
 import { KeyStore } from './key-store.js';
 import { logError, logEvent } from './log.js';
 import { measureBundle } from './measure.js';
+import { MpcNodeTrustError, acceptedMpcNodeMeasurements } from './mpc-node-trust.js';
 import { CaptureConfigError, captureSinkFromEnv, type CaptureSink } from './secagg-capture.js';
 
 async function serve(): Promise<number> {
@@ -35,10 +37,18 @@ async function serve(): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 2;
   }
-  const keys = await KeyStore.open({ nsm, stateDir });
-  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined });
+  let mpcNodeMeasurements: string[];
   try {
-    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture }));
+    mpcNodeMeasurements = await acceptedMpcNodeMeasurements(process.env);
+  } catch (error) {
+    if (!(error instanceof MpcNodeTrustError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const keys = await KeyStore.open({ nsm, stateDir });
+  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined, mpcNodeMeasurements: mpcNodeMeasurements.length });
+  try {
+    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture, mpcNodeMeasurements }));
   } catch (error) {
     if (error instanceof ChannelError) {
       logEvent('channel_closed', { reason: error.code });

@@ -135,3 +135,41 @@ export async function measureBundle(repoRoot?: string): Promise<string> {
   const text = manifestText(await bundleManifest(repoRoot ?? defaultRepoRoot()));
   return createHash('sha384').update(text, 'utf8').digest('hex');
 }
+
+/** Packages whose compiled code an `mpc` compute node runs (`tenzro mpc-node`, docs/mpc.md). */
+export const MPC_NODE_MEASURED_PACKAGES = ['crypto', 'protocol', 'enclave', 'mpc-node'] as const;
+
+/**
+ * The manifest of a bundle made of `packages`: the lockfile, and per package its `package.json` and every
+ * `.js` file under its `dist/` (no assets), sorted by path. Fails if a package has no built `dist/`.
+ */
+export async function packagesManifest(packages: readonly string[], repoRoot: string = defaultRepoRoot()): Promise<ManifestEntry[]> {
+  if (!Array.isArray(packages) || packages.length === 0 || packages.some((p) => typeof p !== 'string' || !/^[a-z0-9-]+$/.test(p))) {
+    throw new TypeError('packages must be a non-empty array of package directory names');
+  }
+  if (typeof repoRoot !== 'string' || repoRoot.length === 0) throw new TypeError('repoRoot must be a non-empty string');
+  const root = resolve(repoRoot);
+  const files: string[] = [await requiredFile(root, LOCKFILE)];
+  for (const pkg of packages) {
+    const found = await listFiles(join(root, 'packages', pkg, 'dist'), isMeasuredCode);
+    if (found.length === 0) throw new MeasureError(`packages/${pkg}/dist has no .js files: build first (npx tsc -b)`);
+    files.push(await requiredFile(root, `packages/${pkg}/package.json`), ...found);
+  }
+  const entries: ManifestEntry[] = [];
+  for (const file of files) entries.push({ path: relative(root, file).split(sep).join('/'), sha256: await sha256File(file) });
+  return entries.sort((a, b) => compareCodeUnits(a.path, b.path));
+}
+
+/** Lower-case hex SHA-384 of the manifest of `packages` (packagesManifest). */
+export async function measurePackages(packages: readonly string[], repoRoot?: string): Promise<string> {
+  const text = manifestText(await packagesManifest(packages, repoRoot ?? defaultRepoRoot()));
+  return createHash('sha384').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The measurement of the compute-node bundle (MPC_NODE_MEASURED_PACKAGES) in `repoRoot` (default: this
+ * checkout), as a node's attestation states it in pcrs[0]. The enclave accepts node documents with it.
+ */
+export async function measureMpcNodeBundle(repoRoot?: string): Promise<string> {
+  return measurePackages(MPC_NODE_MEASURED_PACKAGES, repoRoot);
+}

@@ -179,7 +179,8 @@ describe('run', () => {
   it('refuses methods this build does not run, swapped terms, and a destroyed key', async () => {
     const mpc = await openSession({ aggregation: 'mpc' });
     const consents = participants.map((p) => consentOf(p, mpc.sessionId));
-    expect(await runRequest(mpc, consents)).toMatchObject({ ok: false, error: { code: 'method_not_available' } });
+    // an mpc run without the nodes' outputs is malformed (records are never opened on an mpc session)
+    expect(await runRequest(mpc, consents)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
     // records on a secure_aggregation session are never opened as such; without secagg inputs the run is malformed
     const secure = await openSession({ aggregation: 'secure_aggregation' });
     const secureConsents = participants.map((p) => consentOf(p, secure.sessionId));
@@ -188,6 +189,11 @@ describe('run', () => {
     const federated = await openSession();
     const federatedConsents = participants.map((p) => consentOf(p, federated.sessionId));
     expect(await runRequest(federated, federatedConsents, { secagg: { advertisements: [], shareKeys: [], unmask: [] } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' },
+    });
+    // and mpc inputs
+    expect(await runRequest(federated, federatedConsents, { mpc: { runTag: 'run_1.1', programId: 'risk-analyzer-v2.mpc.v1', outputs: [] } })).toMatchObject({
       ok: false,
       error: { code: 'invalid_request' },
     });

@@ -69,7 +69,7 @@ describe('run (secure_aggregation)', () => {
   }
 
   it('hello announces secure_aggregation for the model', () => {
-    expect(hello.models.find((m) => m.modelId === MODEL_ID)!.methods).toEqual(['federated', 'secure_aggregation']);
+    expect(hello.models.find((m) => m.modelId === MODEL_ID)!.methods).toEqual(['federated', 'secure_aggregation', 'mpc']);
   });
 
   it('masks cancel: the decoded sum is the plain sum of the parties’ statistics; report, attestation and sealed results', async () => {

@@ -67,3 +67,4 @@ export {
   mpcStatisticVector,
   type MpcStatisticSharing,
 } from './mpc/statistics.js';
+export { MPC_CAPABILITIES, MPC_OUTPUT_NAMES, MPC_OUTPUT_SCALE, MPC_RISK_SCORE_WEIGHTS, analyzeMpcOutputs, type MpcAnalysisOptions } from './mpc/analysis.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SimulatedNsm, manifestText, type AttestationIssuer, type ManifestEntry } from '@tenzro/enclave';
+import { SimulatedNsm, manifestText, measureMpcNodeBundle, type AttestationIssuer, type ManifestEntry } from '@tenzro/enclave';
 
 export const NODE_MEASURED_PACKAGES = ['crypto', 'protocol', 'enclave', 'mpc-node'] as const;
 
@@ -37,18 +37,10 @@ async function listJs(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Lowercase hex SHA-384 of the node bundle's manifest (96 characters). */
+/**
+ * Lowercase hex SHA-384 of the node bundle's manifest (96 characters): @tenzro/enclave's
+ * measureMpcNodeBundle (the same value the enclave accepts for node documents).
+ */
 export async function measureNodeBundle(repoRoot: string = nodeRepoRoot()): Promise<string> {
-  const files: string[] = [join(repoRoot, 'package-lock.json')];
-  for (const name of NODE_MEASURED_PACKAGES) {
-    files.push(join(repoRoot, 'packages', name, 'package.json'));
-    files.push(...(await listJs(join(repoRoot, 'packages', name, 'dist'))));
-  }
-  const entries: ManifestEntry[] = [];
-  for (const file of files) {
-    const sha256 = createHash('sha256').update(await readFile(file)).digest('hex');
-    entries.push({ path: relative(repoRoot, file).split(sep).join('/'), sha256 });
-  }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return createHash('sha384').update(manifestText(entries), 'utf8').digest('hex');
+  return measureMpcNodeBundle(repoRoot);
 }

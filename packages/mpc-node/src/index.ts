@@ -18,3 +18,15 @@ export { NodeMailbox, type CollectOptions } from './mailbox.js';
 export { PeerDirectory, attestPeer, parsePeerList, type Peer, type PeerAddress, type PeerDirectoryOptions, type AttestationResponse } from './peers.js';
 export { NodeClient, NodeControlClient, postNodeEnvelope, type NodeClientOptions, type MultiplyRequest } from './client.js';
 export { createMpcNodeServer, DEFAULT_MAX_BODY_BYTES, type MpcNodeServer, type MpcNodeServerOptions } from './server.js';
+export { MpcSessionRuntime, MpcControlError, DEFAULT_SESSION_TTL_MS, type MpcControlErrorCode, type MpcSessionRuntimeOptions } from './sessions.js';
+export {
+  MpcCoordinatorError,
+  fetchNodeAttestations,
+  listPreprocessed,
+  preprocessAcrossNodes,
+  runMpcAcrossNodes,
+  forgetSession,
+  type CoordinatedNode,
+  type MpcCoordinatorErrorCode,
+} from './coordinator.js';
+export { startLocalFleet, FleetStartError, type StartLocalFleetOptions, type LocalFleet, type FleetNode } from './fleet.js';

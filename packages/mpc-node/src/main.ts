@@ -12,6 +12,7 @@
  *   --peers list           other nodes: `i=url` (pinned index) or `url`, comma-separated
  *   --trust-root files     PEM roots trusted for peers' documents (default: this node's own root)
  *   --expected-measurement hex,…   peers' accepted measurements (default: this node's own)
+ *   --enclave-measurement hex,…    accepted enclave measurements for the session key (required for runs)
  *   --max-body-bytes n     largest message body accepted (default 16 MiB)
  *   --control-token-file f bearer token of the control endpoints (default: state-dir/control-token, created 0600)
  * stdout: one JSON line {"event":"ready",…} once listening; diagnostics on stderr, never share values.
@@ -68,6 +69,7 @@ export async function runMpcNode(argv: readonly string[]): Promise<number> {
       peers: { type: 'string', default: '' },
       'trust-root': { type: 'string' },
       'expected-measurement': { type: 'string' },
+      'enclave-measurement': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'control-token-file': { type: 'string' },
     },
@@ -88,8 +90,11 @@ export async function runMpcNode(argv: readonly string[]): Promise<number> {
   const expectedMeasurements = values['expected-measurement'] ? values['expected-measurement'].split(',').map((m) => m.trim().toLowerCase()) : [measurement];
   const peers = new PeerDirectory({ self: index, total, peers: parsePeerList(values.peers), roots, expectedMeasurements });
   const token = await controlToken(values['control-token-file'] ?? join(stateDir, CONTROL_TOKEN_FILE));
-  const node = createMpcNodeServer({ index, total, identity, issuer, peers, controlToken: token, maxBodyBytes });
+  const enclaveMeasurements = (values['enclave-measurement'] ?? '').split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
+  for (const m of enclaveMeasurements) if (!/^[0-9a-f]{96}$/.test(m)) throw new RangeError('--enclave-measurement must list 96-hex-digit measurements');
+  const node = createMpcNodeServer({ index, total, identity, issuer, peers, controlToken: token, maxBodyBytes, roots, enclaveMeasurements });
   const bound = await node.listen(port, values.host);
+  void peers.refresh(); // attest the peers already up now, not on the first round's messages
   process.stdout.write(`${JSON.stringify({ event: 'ready', index, total, host: values.host, port: bound, measurement, provider: issuer.provider, pid: process.pid })}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

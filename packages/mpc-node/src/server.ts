@@ -4,18 +4,36 @@
 //   POST /control/sessions              { sessionId, threshold }: serve a session              (bearer token)
 //   POST /control/multiply              { sealed }: one GRR multiplication step, reply sealed   (bearer token)
 //   GET  /control/mailbox?sessionId&op  the senders recorded for (session, op)                  (bearer token)
+//   POST /control/preprocess, GET /control/preprocessed?sessionId=, POST /control/runs, POST /control/steps,
+//   DELETE /control/sessions/:sessionId  the session runtime of docs/mpc.md (sessions.ts)        (bearer token)
 // Refusals are { code, message } with a 4xx/5xx status; a body over maxBodyBytes is refused.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { MPC_FIELD, fieldVectorFromBytes, fieldVectorToBytes, fromBase64Url, openEnvelope, parseStrictJson, sealEnvelope, toBase64Url, utf8Decode, utf8Encode } from '@tenzro/crypto';
 import type { AttestationIssuer } from '@tenzro/enclave';
-import { Base64Url, MpcError, MpcOpId, MpcPartyIndex, SessionId, createMpcNode, mpcNodeStatement, mpcNodeUserData, mulRound1, mulRound2, type MpcNodeStatement } from '@tenzro/protocol';
+import {
+  Base64Url,
+  MpcError,
+  MpcOpId,
+  MpcPartyIndex,
+  MpcPreprocessRequest,
+  MpcStartRunRequest,
+  MpcStepRequest,
+  SessionId,
+  createMpcNode,
+  mpcNodeStatement,
+  mpcNodeUserData,
+  mulRound1,
+  mulRound2,
+  type MpcNodeStatement,
+} from '@tenzro/protocol';
 import { z } from 'zod';
 import { NodeClient } from './client.js';
 import { NodeTransportError } from './errors.js';
 import type { NodeIdentity } from './identity.js';
 import { NodeMailbox } from './mailbox.js';
 import type { PeerDirectory } from './peers.js';
+import { MpcControlError, MpcSessionRuntime } from './sessions.js';
 import { MPC_NODE_CONTROL_INFO, NodeEnvelope, openNodeMessage, verifyNodeEnvelopeSignature } from './wire.js';
 
 /** Default body limit: a mul-reshare of 2^20 elements with room to spare. */
@@ -32,12 +50,19 @@ export interface MpcNodeServerOptions {
   controlToken: string;
   maxBodyBytes?: number;
   mailbox?: NodeMailbox;
+  /** PEM roots trusted for the enclave's session-key attestation (default: the issuer's own root). */
+  roots?: readonly string[];
+  /** Accepted enclave measurements (--enclave-measurement); none: runs are refused session_key_unverified. */
+  enclaveMeasurements?: readonly string[];
+  /** Preprocessings and runs unused this long are dropped (default 1 h). */
+  sessionTtlMs?: number;
 }
 
 export interface MpcNodeServer {
   readonly server: Server;
   readonly mailbox: NodeMailbox;
   readonly statement: MpcNodeStatement;
+  readonly runtime: MpcSessionRuntime;
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -63,6 +88,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function refuse(res: ServerResponse, error: unknown): void {
+  if (error instanceof MpcControlError) return send(res, error.status, { code: error.code, message: error.message });
   if (error instanceof NodeTransportError) return send(res, error.status, { code: error.code, message: error.message });
   if (error instanceof MpcError) return send(res, 422, { code: 'mpc_failed', message: error.message });
   send(res, 500, { code: 'internal_error', message: 'the node failed' });
@@ -81,10 +107,10 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>): T {
+function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>, maxDepth = 8): T {
   let value: unknown;
   try {
-    value = parseStrictJson(utf8Decode(bytes), { maxDepth: 8 });
+    value = parseStrictJson(utf8Decode(bytes), { maxDepth });
   } catch (cause) {
     throw new NodeTransportError('invalid_request', 'the body is not valid JSON', { cause });
   }
@@ -109,6 +135,16 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
   const client = new NodeClient({ self: index, signingKey: identity.signingPrivateKey, peers });
   const thresholds = new Map<string, number>();
   const tokenDigest = digest(controlToken);
+  const runtime = new MpcSessionRuntime({
+    index,
+    total,
+    identity,
+    mailbox,
+    client,
+    roots: options.roots ?? [issuer.rootPem],
+    enclaveMeasurements: (options.enclaveMeasurements ?? []).map((m) => m.toLowerCase()),
+    ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}),
+  });
 
   function authorize(req: IncomingMessage): void {
     const header = req.headers.authorization ?? '';
@@ -140,13 +176,8 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
     if (!verifyNodeEnvelopeSignature(envelope, peer.signingKey)) {
       throw new NodeTransportError('bad_signature', `the signature does not verify under node ${envelope.from}'s attested key`);
     }
-    const release = mailbox.reserve(envelope.sessionId, envelope.op, envelope.from);
-    try {
-      mailbox.record(await openNodeMessage(envelope, identity.hpkePrivateKey));
-    } catch (error) {
-      release();
-      throw error;
-    }
+    // opened after the signature check (an attested peer's), claimed by (session, op, type, sender)
+    mailbox.record(await openNodeMessage(envelope, identity.hpkePrivateKey));
   }
 
   async function multiply(req: IncomingMessage): Promise<unknown> {
@@ -212,12 +243,37 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
           const op = url.searchParams.get('op') ?? '';
           return send(res, 200, { senders: mailbox.senders(sessionId, op) });
         }
-        default:
+        case 'POST /control/preprocess':
+          authorize(req);
+          return send(res, 200, runtime.preprocess(parseJson(await readBody(req, 4096), MpcPreprocessRequest)));
+        case 'GET /control/preprocessed': {
+          authorize(req);
+          const sessionId = SessionId.safeParse(url.searchParams.get('sessionId'));
+          if (!sessionId.success) throw new NodeTransportError('invalid_request', 'sessionId must be a session id (mps_…)');
+          return send(res, 200, runtime.preprocessed(sessionId.data));
+        }
+        case 'POST /control/runs':
+          authorize(req);
+          return send(res, 200, await runtime.startRun(parseJson(await readBody(req, maxBodyBytes), MpcStartRunRequest, 16)));
+        case 'POST /control/steps':
+          authorize(req);
+          return send(res, 200, await runtime.step(parseJson(await readBody(req, 4096), MpcStepRequest)));
+        default: {
+          const forget = /^DELETE \/control\/sessions\/([^/]+)$/.exec(route);
+          if (forget) {
+            authorize(req);
+            const sessionId = SessionId.safeParse(forget[1]);
+            if (!sessionId.success) throw new NodeTransportError('invalid_request', 'not a session id (mps_…)');
+            runtime.forget(sessionId.data);
+            res.writeHead(204);
+            return void res.end();
+          }
           throw new NodeTransportError('not_found', `no route ${route}`);
+        }
       }
     };
     handle().catch((error: unknown) => {
-      if (!(error instanceof NodeTransportError) && !(error instanceof MpcError)) {
+      if (!(error instanceof NodeTransportError) && !(error instanceof MpcError) && !(error instanceof MpcControlError)) {
         process.stderr.write(`${JSON.stringify({ event: 'request_failed', route, error: (error as Error).name })}\n`);
       }
       if (res.headersSent) return void res.destroy();
@@ -231,6 +287,7 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
     server,
     mailbox,
     statement,
+    runtime,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -79,6 +79,7 @@ import { deadlineSignal, pollUntil } from './poll.js';
 import { checkKeyAttestation, checkReportAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
 import { SecAggParty, type ParticipationEvent, type ParticipationOutcome, type SecAggContributionInfo } from './secagg/party.js';
 import { retryTransient } from './secagg/retry.js';
+import { contributeShares, mpcSharesRequired, type MpcContributionInfo } from './mpc/party.js';
 import type { SecAggStateStore } from './secagg/state.js';
 
 export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60 * 1000;
@@ -138,10 +139,13 @@ export interface ContributeInput {
 /** A submission made by `contribute`, with what the party keeps to prove its inclusion later. */
 export type Contribution = SubmissionResponseType & {
   commitment: string;
-  /** The 32-byte salt, base64url. Keep it: with the data it reproduces the commitment. */
-  salt: string;
+  /** The 32-byte salt, base64url. Keep it: with the data it reproduces the commitment. Absent on an mpc
+   *  session, whose commitment is the share bundle's (`mpcShareBundleCommitment`). */
+  salt?: string;
   /** On a secure_aggregation session: the round as this party saw it (the submission is its masked input). */
   secagg?: SecAggContributionInfo;
+  /** On an mpc session: the program, the number of compute nodes and the threshold the vector was shared with. */
+  mpc?: MpcContributionInfo;
 };
 
 export interface ParticipateOptions {
@@ -456,7 +460,9 @@ export class MultiPartyAi {
     const scheme = input.commitmentScheme ?? 'plain';
     if (scheme !== 'plain' && scheme !== 'salted') throw new TypeError(`commitmentScheme must be 'plain' or 'salted'`);
     // Known up front from a verified record; otherwise the host refuses with the same code.
-    if (this.#methods.get(input.sessionId) === 'secure_aggregation') throw secureAggregationRequired(input.sessionId);
+    const method = this.#methods.get(input.sessionId);
+    if (method === 'secure_aggregation') throw secureAggregationRequired(input.sessionId);
+    if (method === 'mpc') throw mpcSharesRequired();
     await this.#party();
     const submission = await this.#http.request('POST', path, SubmissionResponse, {
       bytes,
@@ -515,6 +521,9 @@ export class MultiPartyAi {
    * The one-call contribution of DESIGN §5.4: fetch and verify the session key, seal
    * `{ type: 'tenzro.contribution/v1', salt, data }` to it, and submit it under the salted commitment.
    * Returns the receipt with the commitment and salt, which let the party prove its inclusion later.
+   * On a secure_aggregation session it runs the client role's stages 0–2 (masked statistics); on an mpc
+   * session it verifies every compute node's fresh attestation and sends Shamir shares of the records'
+   * statistics, one sealed to each node (docs/mpc.md), and the receipt carries `mpc` instead of a salt.
    */
   async contribute(input: ContributeInput): Promise<Contribution> {
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
@@ -524,6 +533,20 @@ export class MultiPartyAi {
     }
     if (input.signal !== undefined && !(input.signal instanceof AbortSignal)) throw new TypeError('input.signal must be an AbortSignal');
     const { key, session } = await this.#verifiedKey(input.sessionId, input.signal, 'seal');
+    if (session.terms.dataPolicy.aggregationMethod === 'mpc') {
+      // The records never leave the party: Shamir shares of their statistics do, each sealed to one
+      // attested compute node (docs/mpc.md). The session key was verified above all the same: the nodes
+      // seal their outputs to it, and a party contributes only to a session whose enclave it trusts.
+      const party = await this.#requireParty('contribute to an mpc session');
+      const contribution = await contributeShares(
+        { http: this.#http, trust: this.#trust, recordCommitment: this.#recordCommitment },
+        party,
+        session,
+        { dataSchema: input.dataSchema, data: input.data, signal: input.signal },
+      );
+      this.#submitted.add(input.sessionId);
+      return contribution;
+    }
     if (session.terms.dataPolicy.aggregationMethod === 'secure_aggregation') {
       // The records never leave the party: their statistics do, masked (docs/secure-aggregation.md).
       const party = await this.#requireParty('contribute to a secure_aggregation session');

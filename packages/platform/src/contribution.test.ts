@@ -96,7 +96,7 @@ describe('contribute', () => {
     expect(first.commitment).not.toBe(second.commitment);
     expect(first.salt).not.toBe(second.salt);
     expect(first.commitment).not.toBe(await hashCommitment(records));
-    expect(first.commitment).toBe(await saltedCommitment(fromBase64Url(first.salt), records));
+    expect(first.commitment).toBe(await saltedCommitment(fromBase64Url(first.salt!), records));
 
     const uploads = fixture.requests.filter((r) => r.method === 'POST');
     expect(uploads).toHaveLength(2);

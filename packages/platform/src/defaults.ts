@@ -86,6 +86,8 @@ export const DevCredentialsFile = z.object({
     .object({
       rootPem: z.string().nullable().optional(),
       measurement: z.string().nullable().optional(),
+      /** The development node fleet's measurement (`tenzro mpc-node measure`). */
+      mpcNodeMeasurement: z.string().nullable().optional(),
     })
     .optional(),
   parties: z.array(z.unknown()).optional(),

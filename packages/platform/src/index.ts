@@ -55,6 +55,8 @@ export type {
   SecureAggregationErrorCode,
 } from './secagg/index.js';
 export { SecAggError } from '@tenzro/protocol';
+export { MPC_NODE_NONCE_BYTES, MpcContributionError, verifyMpcNodes } from './mpc/index.js';
+export type { MpcContribution, MpcContributionErrorCode, MpcContributionInfo, MpcNodeExpectations, NodeFailure } from './mpc/index.js';
 export type { SecAggErrorCode, SecAggRoundResponse, SecAggRoundStage } from '@tenzro/protocol';
 export type {
   Contribution,

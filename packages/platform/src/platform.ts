@@ -40,6 +40,11 @@ export interface TenzroPlatformOptions {
    *  if present. With neither, verifying a key or a result refuses (ConfigurationError
    *  `no_expected_measurement`): an unpinned measurement would accept any enclave code. */
   expectedMeasurements?: string[];
+  /** Accepted mpc compute-node measurements (hex of PCR0, what `tenzro mpc-node measure` prints). Default:
+   *  the development credentials' `attestation.mpcNodeMeasurement`, if present. With neither, contributing
+   *  to an mpc session refuses (ConfigurationError `no_expected_measurement`), in every mode: shares of a
+   *  party's data are sealed only to nodes whose documents verify. */
+  expectedMpcNodeMeasurements?: string[];
   fetch?: typeof fetch;
   /** The clock attestation certificates are checked against (default: the system clock). */
   now?: () => Date;
@@ -68,6 +73,16 @@ export interface TenzroPlatformOptions {
 function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new TypeError(`options.${name} must be a non-empty string`);
   return value;
+}
+
+/** A non-empty list of PCR0 hex values (lowercased), or undefined when the option is absent. */
+function measurementsOption(value: unknown, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) throw new TypeError(`options.${name} must be a non-empty array of hex strings`);
+  return value.map((m: unknown, i) => {
+    if (typeof m !== 'string' || !/^(?:[0-9a-fA-F]{2}){32,64}$/.test(m)) throw new TypeError(`options.${name}[${i}] must be the hex of a PCR0 value`);
+    return m.toLowerCase();
+  });
 }
 
 function auditStoreOption(store: unknown): AuditStore {
@@ -120,7 +135,10 @@ export class TenzroPlatform {
     if (!TENANT_ID_PATTERN.test(tenantId)) throw new TypeError('options.tenantId is not a valid tenant id');
 
     const needsCredentials =
-      options.baseUrl === undefined || options.trustedRoots === undefined || options.expectedMeasurements === undefined;
+      options.baseUrl === undefined ||
+      options.trustedRoots === undefined ||
+      options.expectedMeasurements === undefined ||
+      options.expectedMpcNodeMeasurements === undefined;
     const credentials: DevCredentialsFile | undefined = needsCredentials ? loadDevCredentials() : undefined;
 
     const baseUrl = options.baseUrl ?? readEnv('TENZRO_BASE_URL') ?? credentials?.baseUrl ?? DEFAULT_BASE_URL;
@@ -135,20 +153,12 @@ export class TenzroPlatform {
         : credentials?.attestation?.rootPem
           ? [credentials.attestation.rootPem]
           : [];
-    let expectedMeasurements: string[] | undefined;
-    if (options.expectedMeasurements !== undefined) {
-      if (!Array.isArray(options.expectedMeasurements) || options.expectedMeasurements.length === 0) {
-        throw new TypeError('options.expectedMeasurements must be a non-empty array of hex strings');
-      }
-      expectedMeasurements = options.expectedMeasurements.map((m, i) => {
-        if (typeof m !== 'string' || !/^(?:[0-9a-fA-F]{2}){32,64}$/.test(m)) {
-          throw new TypeError(`options.expectedMeasurements[${i}] must be the hex of a PCR0 value`);
-        }
-        return m.toLowerCase();
-      });
-    } else if (credentials?.attestation?.measurement) {
-      expectedMeasurements = [credentials.attestation.measurement.toLowerCase()];
-    }
+    const expectedMeasurements =
+      measurementsOption(options.expectedMeasurements, 'expectedMeasurements') ??
+      (credentials?.attestation?.measurement ? [credentials.attestation.measurement.toLowerCase()] : undefined);
+    const expectedMpcNodeMeasurements =
+      measurementsOption(options.expectedMpcNodeMeasurements, 'expectedMpcNodeMeasurements') ??
+      (credentials?.attestation?.mpcNodeMeasurement ? [credentials.attestation.mpcNodeMeasurement.toLowerCase()] : undefined);
     const now = options.now ?? ((): Date => new Date());
     if (typeof now !== 'function') throw new TypeError('options.now must be a function returning a Date');
     const attestationMaxAgeMs = options.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS;
@@ -160,6 +170,7 @@ export class TenzroPlatform {
     const trust: TrustSettings = {
       roots: trustedRoots(extraRoots),
       expectedMeasurements,
+      expectedMpcNodeMeasurements,
       now,
       attestationMaxAgeMs,
       insecureAcceptUnverifiedAttestation: insecure,

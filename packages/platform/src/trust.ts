@@ -37,6 +37,9 @@ export interface TrustSettings {
   roots: readonly string[];
   /** Accepted measurements (hex of PCR0); undefined: none configured, and verification refuses. */
   expectedMeasurements: readonly string[] | undefined;
+  /** Accepted mpc compute-node measurements (hex of PCR0); undefined: none configured, and contributing
+   *  to an mpc session refuses (the nodes could be running any code). */
+  expectedMpcNodeMeasurements: readonly string[] | undefined;
   now: () => Date;
   /** The oldest a session key's attestation document may be. */
   attestationMaxAgeMs: number;
@@ -112,6 +115,16 @@ export function noExpectedMeasurement(): ConfigurationError {
     'no expected enclave measurement is configured: pass options.expectedMeasurements (the hex PCR0 that ' +
       '`tenzro measure` prints for the enclave you trust) or development credentials naming one; without it ' +
       'any enclave code would be accepted',
+    { code: 'no_expected_measurement' },
+  );
+}
+
+/** The refusal when no compute-node measurement is pinned: shares would go to nodes running any code. */
+export function noExpectedMpcNodeMeasurement(): ConfigurationError {
+  return new ConfigurationError(
+    'no expected mpc compute-node measurement is configured: pass options.expectedMpcNodeMeasurements (the hex ' +
+      'PCR0 that `tenzro mpc-node measure` prints for the node code you trust) or development credentials naming ' +
+      'one; without it shares of your data could be sealed to any node code',
     { code: 'no_expected_measurement' },
   );
 }

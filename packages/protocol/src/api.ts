@@ -18,6 +18,8 @@
  *   GET  /v1/sessions/:sessionId/runs/:runId      run status
  *   GET  /v1/sessions/:sessionId/result           the sealed result for the acting party
  *   POST /v1/sessions/:sessionId/cancel           cancelSession
+ *   GET  /v1/sessions/:sessionId/mpc/nodes?nonce= the compute nodes of an mpc session, freshly attested (MpcNodesResponse)
+ *   POST /v1/sessions/:sessionId/mpc/shares       the acting participant's share bundle (body: MpcShareBundle, JSON)
  *   GET  /v1/join/:joinCode                       find a session you are on the roster of by join code
  *   GET  /v1/enclave                              the enclave's provider, measurement and simulated root
  *   GET  /v1/sessions/:sessionId/trail            the session's audit events with inclusion proofs (audit.ts)
@@ -224,3 +226,5 @@ export const SessionIdParams = z.strictObject({ sessionId: SessionId });
 export const RunParams = z.strictObject({ sessionId: SessionId, runId: z.string().min(1).max(64) });
 export const JoinParams = z.strictObject({ joinCode: z.string().min(1).max(20) });
 export const PartyParams = z.strictObject({ partyId: PartyId });
+/** GET /v1/sessions/:sessionId/mpc/nodes: `nonce` = base64url of 16–64 bytes, bound into every node's document. */
+export const MpcNodesQuery = z.strictObject({ nonce: Base64Url.optional() });

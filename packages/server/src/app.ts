@@ -11,6 +11,7 @@ import { toErrorReply } from './http/errors.js';
 import { buildOpenApi } from './http/openapi.js';
 import { registerRoute, type AnyRouteSpec } from './http/route.js';
 import { logRoutes } from './http/routes/log.js';
+import { mpcRoutes } from './http/routes/mpc.js';
 import { partyRoutes } from './http/routes/parties.js';
 import { secAggRoutes } from './http/routes/secagg.js';
 import { sessionRoutes } from './http/routes/sessions.js';
@@ -21,7 +22,7 @@ export const JSON_MAX_DEPTH = 64;
 export const API_VERSION = '0.1.0';
 
 export function allRoutes(ctx: Context): AnyRouteSpec[] {
-  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...secAggRoutes(ctx), ...logRoutes(ctx)];
+  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...secAggRoutes(ctx), ...mpcRoutes(ctx), ...logRoutes(ctx)];
 }
 
 export function buildApp(ctx: Context): FastifyInstance {
@@ -61,13 +62,18 @@ export function buildApp(ctx: Context): FastifyInstance {
   const routes = allRoutes(ctx);
   const streamRoutes = routes.filter((r) => r.body?.kind === 'stream');
   for (const route of routes.filter((r) => r.body?.kind !== 'stream')) registerRoute(app, route);
-  // The upload routes (data, masked input, unmask answer) read their body as a raw stream, counted and cut by the blob store: Fastify's bodyLimit
-  // does not apply there, and JSON is refused (415).
-  void app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-    for (const route of streamRoutes) registerRoute(scope, route);
-  });
+  // The upload routes (data, masked input, unmask answer, mpc share bundle) read their body as a raw
+  // stream, counted and cut by the domain: Fastify's bodyLimit does not apply there, and any other content
+  // type than the route's is refused (415). One scope per content type.
+  for (const contentType of ['application/octet-stream', 'application/json'] as const) {
+    const scoped = streamRoutes.filter((r) => r.body?.kind === 'stream' && r.body.contentType === contentType);
+    if (scoped.length === 0) continue;
+    void app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser(contentType, (_request, payload, done) => done(null, payload));
+      for (const route of scoped) registerRoute(scope, route);
+    });
+  }
 
   const document = buildOpenApi(routes, { title: 'Tenzro Multi-Party Inference API', version: API_VERSION });
   app.get('/openapi.json', { config: { auth: 'none' } }, async () => document);

@@ -30,7 +30,11 @@ export interface DevKeyPair {
 
 export interface DevCredentials {
   baseUrl: string;
-  attestation: { rootPem: string | null; measurement: string | null };
+  /**
+   * The enclave's simulated root and measurement; `mpcNodeMeasurement` is the compute nodes' (this
+   * checkout's node bundle, measureNodeBundle), which the SDK pins for mpc sessions.
+   */
+  attestation: { rootPem: string | null; measurement: string | null; mpcNodeMeasurement?: string | null };
   parties: Array<{
     partyId: string;
     tenantId: string;
@@ -70,14 +74,20 @@ export async function bootstrapDevelopment(ctx: Context, baseUrl: string): Promi
   if (ctx.config.environment !== 'development') return undefined;
   const path = credentialsPath(ctx.config.dataDir);
   if ((await countTenants(ctx.db)) > 0) {
-    if (existsSync(path)) await refreshCredentials(path, { baseUrl, info: ctx.enclave.info() });
+    if (existsSync(path)) {
+      await refreshCredentials(path, { baseUrl, info: ctx.enclave.info(), mpcNodeMeasurement: (await ctx.mpc.measurement()) ?? null });
+    }
     else ctx.logger.warn({ path }, 'development tenants exist but their credentials file is missing');
     return existsSync(path) ? path : undefined;
   }
   const info = ctx.enclave.info();
   const credentials: DevCredentials = {
     baseUrl,
-    attestation: { rootPem: info?.rootPem ?? null, measurement: info?.measurement ?? null },
+    attestation: {
+      rootPem: info?.rootPem ?? null,
+      measurement: info?.measurement ?? null,
+      mpcNodeMeasurement: (await ctx.mpc.measurement()) ?? null,
+    },
     parties: [],
   };
   for (const demo of DEMO_PARTIES) {
@@ -111,19 +121,24 @@ let refreshes: Promise<void> = Promise.resolve();
  * Rewrites the base URL and the enclave's attestation root and measurement in an existing file. Refreshes
  * are serialised (a restarted enclave's hello may race the startup refresh).
  */
-export function refreshCredentials(
-  path: string,
-  update: { baseUrl?: string | undefined; info?: EnclaveInfo | undefined },
-): Promise<void> {
+export interface CredentialsUpdate {
+  baseUrl?: string | undefined;
+  info?: EnclaveInfo | undefined;
+  mpcNodeMeasurement?: string | null | undefined;
+}
+
+export function refreshCredentials(path: string, update: CredentialsUpdate): Promise<void> {
   const next = refreshes.then(() => refreshOnce(path, update));
   refreshes = next.catch(() => undefined);
   return next;
 }
 
-async function refreshOnce(path: string, update: { baseUrl?: string | undefined; info?: EnclaveInfo | undefined }): Promise<void> {
+async function refreshOnce(path: string, update: CredentialsUpdate): Promise<void> {
   if (!existsSync(path)) return;
   const credentials = JSON.parse(await readFile(path, 'utf8')) as DevCredentials;
   if (update.baseUrl !== undefined) credentials.baseUrl = update.baseUrl;
-  if (update.info) credentials.attestation = { rootPem: update.info.rootPem, measurement: update.info.measurement };
+  // The node measurement is kept when only the enclave's root and measurement change.
+  if (update.info) credentials.attestation = { ...credentials.attestation, rootPem: update.info.rootPem, measurement: update.info.measurement };
+  if (update.mpcNodeMeasurement !== undefined) credentials.attestation = { ...credentials.attestation, mpcNodeMeasurement: update.mpcNodeMeasurement };
   await writeCredentials(path, credentials);
 }

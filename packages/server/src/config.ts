@@ -32,6 +32,16 @@ export interface ServerConfig {
    * deadline it closes with the parties that answered, or the round fails below the threshold.
    */
   secAggStageTimeoutMs: number;
+  /**
+   * TENZRO_MPC_NODES: the path of a JSON file naming compute node fleets run elsewhere (docs/mpc.md);
+   * unset, a development server with a simulated enclave starts its own fleets (mpc-nodes.ts).
+   */
+  mpcNodesFile: string | undefined;
+  /**
+   * TENZRO_MPC_STEP_TIMEOUT_MS: how long the host waits for one compute node's answer (attestation, one
+   * round of a preprocessing or a run) before counting it down; unset: the coordinator's default (30 s).
+   */
+  mpcStepTimeoutMs: number | undefined;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -82,5 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     minSessionTtlMs: integer(env, 'TENZRO_MIN_SESSION_TTL_MS', 60_000, 1_000, 86_400_000),
     logLevel: env.TENZRO_LOG_LEVEL || 'info',
     secAggStageTimeoutMs: integer(env, 'TENZRO_SECAGG_STAGE_TIMEOUT_MS', DEFAULT_SECAGG_STAGE_TIMEOUT_MS, 100, 86_400_000),
+    mpcNodesFile: env.TENZRO_MPC_NODES ? resolve(env.TENZRO_MPC_NODES) : undefined,
+    mpcStepTimeoutMs: env.TENZRO_MPC_STEP_TIMEOUT_MS ? integer(env, 'TENZRO_MPC_STEP_TIMEOUT_MS', 30_000, 100, 600_000) : undefined,
   };
 }

@@ -9,6 +9,7 @@ import type { Dialect } from './db/dialect.js';
 import type { EnclavePort } from './enclave-client.js';
 import type { TransparencyLog } from './log/transparency-log.js';
 import type { Logger } from './logger.js';
+import type { MpcNodes } from './mpc-nodes.js';
 import type { UploadGate } from './upload-gate.js';
 
 export interface Signals {
@@ -30,6 +31,8 @@ export interface Context {
   uploads: UploadGate;
   /** The transparency log's read side: log key, signed tree heads, proofs (leaves come from appendAudit). */
   log: TransparencyLog;
+  /** The compute node fleets of mpc sessions (configured, or started here in development). */
+  mpc: MpcNodes;
 }
 
 export function nowIso(ctx: Pick<Context, 'clock'>): string {

@@ -133,12 +133,10 @@ describe('session creation rules', () => {
     expect(t.json(response).error.code).toBe('unknown_model');
   });
 
-  it('refuses a method the running enclave does not announce (mpc) with 422 method_not_available', async () => {
-    const dataPolicy = { aggregationMethod: 'mpc', mpcConfig: { protocol: 'shamir_secret_sharing', threshold: 2, totalParties: 3 } };
-    const response = await t.inject('bankA', { method: 'POST', url: '/v1/sessions', payload: { ...base, dataPolicy } });
-    expect(response.statusCode).toBe(422);
-    expect(t.json(response).error.code).toBe('method_not_available');
-    expect(t.json(response).error.message).toContain('later release');
+  it('offers mpc once the running enclave announces it (sessions and their nodes: mpc-routes.test.ts)', async () => {
+    expect(t.server.ctx.enclave.info()!.models.find((m) => m.modelId === 'risk-analyzer-v2')!.methods).toContain('mpc');
+    expect(t.server.ctx.mpc.mode()).toBe('local');
+    expect(t.server.ctx.mpc.canServe(3)).toBe(true);
   });
 
   it('refuses mpc configurations that cannot hold with 422 invalid_data_policy, storing nothing', async () => {
@@ -232,7 +230,7 @@ describe('OpenAPI', () => {
     expect(info).toMatchObject({ provider: 'simulated', ready: true });
     expect(info.measurement).toMatch(/^[0-9a-f]{96}$/);
     expect(info.rootPem).toContain('BEGIN CERTIFICATE');
-    expect(t.credentials.attestation).toEqual({ rootPem: info.rootPem, measurement: info.measurement });
+    expect(t.credentials.attestation).toEqual({ rootPem: info.rootPem, measurement: info.measurement, mpcNodeMeasurement: expect.stringMatching(/^[0-9a-f]{96}$/) });
   });
 
   it('answers /healthz without credentials', async () => {

@@ -12,6 +12,7 @@ export { EnclaveSupervisor, EnclaveCallError, type EnclavePort, type EnclaveInfo
 export { JobRunner } from './jobs.js';
 export { ExpiryWatcher } from './expiry.js';
 export { createLogger, type Logger } from './logger.js';
+export { MpcNodes, loadMpcNodesFile, type ConfiguredFleets, type MpcNodesOptions } from './mpc-nodes.js';
 export { bootstrapDevelopment, credentialsPath, DEMO_PARTIES, type DevCredentials } from './bootstrap.js';
 export { createTenant, hashApiKey, type CreatedTenant } from './domain/tenants.js';
 export { buildOpenApi } from './http/openapi.js';

@@ -9,6 +9,11 @@
  * A secure_aggregation run first goes through its unmask phase (domain/secagg.ts `unmaskPhase`): included =
  * complete ∩ U2, the unmask request published, the survivors' answers awaited; the enclave then gets the
  * included masked inputs and the relayed messages and answers. Completion marks the round `done`.
+ *
+ * An mpc run first goes through its mpc phase (domain/mpc.ts `mpcPhase`): the compute nodes run the model's
+ * program on the included share bundles and the enclave gets their sealed outputs. A coordinator refusal
+ * fails the run (mpc_nodes_unavailable / mpc_run_failed, retryable); the nodes, prep id, run tag and down
+ * nodes ride in the run's audit entry (run_failed or result_released), never a value.
  */
 import { fromBase64Url } from '@tenzro/crypto';
 import {
@@ -18,6 +23,7 @@ import {
   promptHash,
   reportHash,
   sha256Tagged,
+  type MpcRunInputs,
   type RunResult,
   type SessionStatus,
   type SessionTerms,
@@ -27,6 +33,7 @@ import type { RunsTable } from './db/schema.js';
 import { parseTerms } from './domain/access.js';
 import { factsOf, finishShredding, openStatusOf, shredInTransaction } from './domain/lifecycle.js';
 import { completeRound, isSecAgg, onRunFailed, unmaskPhase, type SecAggRunInputs } from './domain/secagg.js';
+import { forgetMpcSession, isMpc, mpcPhase, runTagOf, type MpcPhaseAudit } from './domain/mpc.js';
 import { appendAudit } from './repositories/audit.js';
 import { insertResults } from './repositories/results.js';
 import { findRunById, nextClaimableRun, runsInStatus, updateRun } from './repositories/runs.js';
@@ -36,6 +43,12 @@ import type { Executor } from './repositories/executor.js';
 export const MAX_RUN_ATTEMPTS = 3;
 /** Longer than the enclave's run timeout, so a live run's lease never lapses. */
 export const RUN_LEASE_MS = 11 * 60_000;
+
+/**
+ * Refusals that fail the run but let a new one be asked for at once (the status alone says otherwise):
+ * fewer valid node outputs than the threshold is worth another run once the nodes are back.
+ */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(['mpc_below_threshold']);
 
 interface Claimed {
   run: RunsTable;
@@ -53,6 +66,7 @@ async function failRunInTransaction(
   terms: SessionTerms | undefined,
   error: { code: string; message: string; retryable: boolean },
   at: string,
+  extra: { mpc?: MpcPhaseAudit | undefined } = {},
 ): Promise<void> {
   await updateRun(trx, run.id, {
     status: 'failed',
@@ -71,7 +85,7 @@ async function failRunInTransaction(
     type: 'run_failed',
     actorTenant: null,
     actorParty: null,
-    payload: { runId: run.id, code: error.code, retryable: error.retryable },
+    payload: { runId: run.id, code: error.code, retryable: error.retryable, ...(extra.mpc ? { mpc: { ...extra.mpc } } : {}) },
     at,
   });
 }
@@ -212,6 +226,7 @@ export class JobRunner {
     const sessionId = run.session_id;
     let outcome: RunResult;
     let included: string[];
+    const mpcAudit: MpcPhaseAudit | undefined = isMpc(terms) ? { runTag: runTagOf(run.id, attempt) } : undefined;
     try {
       const session = await findSession(ctx.db, sessionId);
       if (!session) throw new TenzroError('not_found', 'session not found');
@@ -231,15 +246,17 @@ export class JobRunner {
         }
       }
       const inSet = new Set(included);
+      // On a secure_aggregation session every submission is a masked input (plain uploads are refused); on an
+      // mpc session every submission is a share bundle.
+      const submissions = facts.submissions.filter((s) => inSet.has(s.party_id) && s.deleted_at === null);
+      let mpc: MpcRunInputs | undefined;
+      if (mpcAudit) mpc = await mpcPhase(ctx, run, attempt, session, terms, submissions, mpcAudit);
       outcome = await ctx.enclave.call('run', {
         runId: run.id,
         sessionId,
         sealedKey: session.sealed_key,
         terms,
-        // On a secure_aggregation session every submission is a masked input (plain uploads are refused).
-        submissions: facts.submissions
-          .filter((s) => inSet.has(s.party_id) && s.deleted_at === null)
-          .map((s) => ({
+        submissions: submissions.map((s) => ({
             partyId: s.party_id,
             blobPath: ctx.blobs.path(s.blob_hash),
             commitment: s.commitment,
@@ -252,13 +269,14 @@ export class JobRunner {
         prompt: run.prompt,
         parameters: InferenceParameters.parse(JSON.parse(run.parameters_json)),
         ...(secagg ? { secagg } : {}),
+        ...(mpc ? { mpc } : {}),
       });
       this.#checkOutcome(run, terms, included, outcome);
     } catch (error) {
-      await this.#fail(run, attempt, terms, error);
+      await this.#fail(run, attempt, terms, error, mpcAudit);
       return;
     }
-    await this.#complete(run, attempt, terms, outcome);
+    await this.#complete(run, attempt, terms, outcome, mpcAudit);
   }
 
   /** The host cannot read the results, but it can refuse a reply that is not about this run. */
@@ -277,7 +295,7 @@ export class JobRunner {
     }
   }
 
-  async #complete(run: RunsTable, attempt: number, terms: SessionTerms, outcome: RunResult): Promise<void> {
+  async #complete(run: RunsTable, attempt: number, terms: SessionTerms, outcome: RunResult, mpcAudit?: MpcPhaseAudit): Promise<void> {
     const ctx = this.#ctx;
     const at = nowIso(ctx);
     let hashes: string[] | undefined;
@@ -328,6 +346,7 @@ export class JobRunner {
             attestationDigest: sha256Tagged(fromBase64Url(outcome.attestation, 'attestation')),
             includedParties: outcome.report.includedParties,
             recipients: outcome.sealedResults.map((s) => s.partyId),
+            ...(mpcAudit ? { mpc: { ...mpcAudit } } : {}),
           },
           at,
         });
@@ -335,30 +354,32 @@ export class JobRunner {
         return shredInTransaction(trx, session.id, 'delete_after_inference', { tenantId: null, partyId: null }, at);
       });
     } catch (error) {
-      await this.#fail(run, attempt, terms, error);
+      await this.#fail(run, attempt, terms, error, mpcAudit);
       return;
     }
     if (hashes !== undefined && terms.dataPolicy.retentionPolicy === 'delete_after_inference') {
       await finishShredding(ctx, run.session_id, hashes).catch((error: unknown) =>
         ctx.logger.error({ err: error, sessionId: run.session_id }, 'finishing crypto-shredding failed; retried later'),
       );
+    } else if (hashes !== undefined && mpcAudit) {
+      await forgetMpcSession(ctx, run.session_id, terms); // the session is completed: the nodes drop it
     }
   }
 
-  async #fail(run: RunsTable, attempt: number, terms: SessionTerms, error: unknown): Promise<void> {
+  async #fail(run: RunsTable, attempt: number, terms: SessionTerms, error: unknown, mpcAudit?: MpcPhaseAudit): Promise<void> {
     const ctx = this.#ctx;
     if (this.#closed) return; // shutting down: the run stays `running` and is queued again at the next start
     const tenzro = error instanceof TenzroError ? error : undefined;
     const code = (error as { enclaveCode?: string } | null)?.enclaveCode ?? tenzro?.code ?? 'internal_error';
     const message = tenzro?.message ?? 'the run failed';
-    const retryable = tenzro ? tenzro.status >= 500 : true;
+    const retryable = tenzro ? tenzro.status >= 500 || RETRYABLE_CODES.has(code) : true;
     if (!tenzro) ctx.logger.error({ err: error, runId: run.id }, 'run failed unexpectedly');
     else ctx.logger.warn({ runId: run.id, code }, 'run failed');
     try {
       await ctx.db.transaction().execute(async (trx) => {
         const current = await findRunById(trx, run.id);
         if (!current || current.status !== 'running' || current.attempts !== attempt) return;
-        await failRunInTransaction(trx, current, terms, { code, message, retryable }, nowIso(ctx));
+        await failRunInTransaction(trx, current, terms, { code, message, retryable }, nowIso(ctx), { mpc: mpcAudit });
       });
     } catch (writeError) {
       ctx.logger.error({ err: writeError, runId: run.id }, 'recording a failed run failed; it is recovered at the next start');

@@ -20,6 +20,8 @@ import { AnchorPublisher, type LedgerAnchor } from './log/anchor.js';
 import { loadOrCreateLogKey, type LogKey } from './log/log-key.js';
 import { TransparencyLog } from './log/transparency-log.js';
 import { createLogger, type Logger } from './logger.js';
+import { preprocessingSettled } from './domain/mpc.js';
+import { MpcNodes, loadMpcNodesFile, type ConfiguredFleets } from './mpc-nodes.js';
 import { UploadGate } from './upload-gate.js';
 
 export interface StartOptions {
@@ -52,6 +54,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig = loadConfig(), options: StartOptions = {}): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = options.logger ?? createLogger({ level: config.logLevel, dataDir: config.dataDir });
+  // TENZRO_MPC_NODES is checked before anything opens: a bad file is a startup error naming the problem.
+  const configuredFleets: ConfiguredFleets | undefined = config.mpcNodesFile ? await loadMpcNodesFile(config.mpcNodesFile) : undefined;
   const database = await createDatabase({ dataDir: config.dataDir });
   const clock = options.clock ?? (() => new Date());
   let logKey: LogKey;
@@ -73,9 +77,10 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
 
   let baseUrl = `http://${config.host}:${config.port}`;
   const devCredentials = config.environment === 'development' ? credentialsPath(config.dataDir) : undefined;
+  const enclaveStateDir = join(config.dataDir, 'enclave');
   const enclave = new EnclaveSupervisor({
     entry: config.enclaveEntry,
-    stateDir: join(config.dataDir, 'enclave'),
+    stateDir: enclaveStateDir,
     logger: logger.child({ component: 'enclave-supervisor' }),
     ...options.enclave,
     onHello: (info) => {
@@ -104,6 +109,19 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     signals,
     uploads: new UploadGate(config.maxConcurrentUploads),
     log,
+    mpc: new MpcNodes({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: 'mpc-nodes' }),
+      enclave,
+      configured: configuredFleets,
+      enclaveStateDir,
+      onFleetStarted: (measurement) => {
+        if (!devCredentials) return;
+        refreshCredentials(devCredentials, { mpcNodeMeasurement: measurement }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not refresh the development credentials'),
+        );
+      },
+    }),
   };
   jobs = new JobRunner(ctx, { pollMs: options.jobPollMs });
   expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs });
@@ -122,6 +140,8 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     await jobs.close();
     await expiry.close();
     await app.close();
+    await ctx.mpc.close(); // stopped nodes make a background preprocessing fail fast
+    await preprocessingSettled(ctx);
     await enclave.close();
     await database.close();
     logKey.privateKey.destroy();

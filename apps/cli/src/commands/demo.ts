@@ -9,8 +9,16 @@
  * with the others (stages 0–2); after consent one bank starts the run while every bank's `participate`
  * answers the unmask request (stage 3). Prints the result, the privacy statement and what the model could
  * and could not analyse from sums alone.
+ *
+ * `--method mpc`: the product doc's mpc configuration (Shamir secret sharing, threshold 3 of 5 compute
+ * nodes, which the development server starts). Each bank's SDK verifies every node's fresh attestation
+ * (the node measurement computed from this checkout), Shamir-shares its records' statistic vector and
+ * seals one share to each node; after consent one bank runs the inference: the nodes compute on shares and
+ * the enclave reconstructs only the program's declared pooled outputs. Prints the result, the attestation
+ * and audit-trail verification, and what the model could and could not analyse under mpc.
  */
 import { SECURE_AGGREGATION_CAPABILITIES, aggregateLayoutOf, evaluateDetection, generateDemoData, getModel, seededRng } from '@tenzro/models';
+import { riskAnalyzerOutputErrorBound } from '@tenzro/protocol';
 import {
   FileAuditStore,
   TenzroPlatform,
@@ -26,13 +34,16 @@ import { credentialsPath, partyOf, readDevCredentials, type DevParty } from '../
 import { FileSecAggStateStore } from '../secagg-store.js';
 import { defaultAuditStorePath } from './audit.js';
 import { defaultSecAggStateDir } from './agent.js';
-import { measure } from './measure.js';
+import { measure, measureMpcNode } from './measure.js';
 
 const BANKS = ['bankA', 'bankB', 'bankC'] as const;
 const REGULATOR = 'party::regulator::compliance';
 
-export type DemoMethod = 'federated' | 'secure_aggregation';
-export const DEMO_METHODS: readonly DemoMethod[] = ['federated', 'secure_aggregation'];
+export type DemoMethod = 'federated' | 'secure_aggregation' | 'mpc';
+export const DEMO_METHODS: readonly DemoMethod[] = ['federated', 'secure_aggregation', 'mpc'];
+
+/** The product doc's mpc configuration. */
+export const DEMO_MPC_CONFIG = Object.freeze({ protocol: 'shamir_secret_sharing' as const, threshold: 3, totalParties: 5 });
 
 export interface DemoOptions {
   records: number;
@@ -55,11 +66,14 @@ interface Trust {
   rootPem: string;
   /** Computed from this checkout by `tenzro measure`, not taken from the host. */
   measurement: string;
+  /** mpc: the compute nodes' measurement, computed from this checkout (`tenzro mpc-node measure`). */
+  mpcNodeMeasurement?: string;
 }
 
 function platformFor(party: DevParty, baseUrl: string, trust: Trust, secAggStateStore?: SecAggStateStore): TenzroPlatform {
   return new TenzroPlatform({
     ...(secAggStateStore ? { secAggStateStore } : {}),
+    ...(trust.mpcNodeMeasurement ? { expectedMpcNodeMeasurements: [trust.mpcNodeMeasurement] } : {}),
     apiKey: party.apiKey,
     tenantId: party.tenantId,
     baseUrl,
@@ -76,6 +90,7 @@ export async function demo(options: DemoOptions): Promise<void> {
   const method = options.method ?? 'federated';
   if (!DEMO_METHODS.includes(method)) throw new RangeError(`--method must be one of ${DEMO_METHODS.join(', ')}`);
   if (method === 'secure_aggregation') return secureAggregationDemo(options);
+  if (method === 'mpc') return mpcDemo(options);
   const credentials = readDevCredentials(options.credentials);
   const baseUrl = options.baseUrl ?? process.env.TENZRO_BASE_URL ?? credentials.baseUrl;
   const measurement = measure();
@@ -298,4 +313,97 @@ async function secureAggregationDemo(options: DemoOptions): Promise<void> {
   console.log(`\nverify the evidence: npm run tenzro -- audit verify ${session.id} --party ${banks[1]!.partyId}`);
   const allCompleted = outcomes.every((o) => o.status === 'completed');
   if (!sameContent || !measurementMatches || result.teeAttestation.verified !== true || anyPrivate || !allCompleted) process.exitCode = 1;
+}
+
+/** The mpc scenario (see the module header): 3 banks, 5 compute nodes, threshold 3. */
+async function mpcDemo(options: DemoOptions): Promise<void> {
+  const credentials = readDevCredentials(options.credentials);
+  const baseUrl = options.baseUrl ?? process.env.TENZRO_BASE_URL ?? credentials.baseUrl;
+  const measurement = measure();
+  const mpcNodeMeasurement = measureMpcNode();
+  const trust: Trust = { rootPem: credentials.attestation.rootPem, measurement, mpcNodeMeasurement };
+  step(`expected enclave measurement (tenzro measure): ${measurement.slice(0, 24)}…`);
+  step(`expected compute-node measurement (tenzro mpc-node measure): ${mpcNodeMeasurement.slice(0, 24)}…`);
+  const banks = BANKS.map((tenant) => partyOf(credentials, `party::${tenant}::treasury`));
+  const regulator = partyOf(credentials, REGULATOR);
+  const platforms = banks.map((bank) => platformFor(bank, baseUrl, trust));
+
+  step(`generating ${options.records} transactions per bank (seed ${options.seed}) with planted patterns`);
+  const { partitions } = generateDemoData({ banks: [...BANKS], recordsPerBank: options.records, seed: options.seed });
+
+  const session: MultiPartySession = await platforms[0]!.ai.createMultiPartySession({
+    name: 'Q4 Risk Analysis',
+    description: 'Cross-bank transaction risk assessment (multi-party computation)',
+    modelId: 'risk-analyzer-v2',
+    participants: banks.map((b) => b.partyId),
+    observers: [REGULATOR],
+    dataPolicy: {
+      minParticipants: 2,
+      aggregationMethod: 'mpc',
+      mpcConfig: { ...DEMO_MPC_CONFIG },
+      encryptionRequired: true,
+      attestationRequired: true,
+      retentionPolicy: 'delete_after_inference',
+    },
+    expiresAt: new Date(Date.now() + 24 * 60 * 60 * 1000),
+  });
+  const mpc = session.terms.dataPolicy.mpcConfig!;
+  step(`session ${session.id} created: mpc (${mpc.protocol}), threshold ${mpc.threshold} of ${mpc.totalParties} compute nodes`);
+
+  const started = Date.now();
+  for (const [i, bank] of banks.entries()) {
+    const receipt = await platforms[i]!.ai.contribute({ sessionId: session.id, data: partitions[bank.tenantId]!, dataSchema: 'transaction_records_v1' });
+    step(
+      `${bank.partyId}: ${receipt.mpc!.nodes} node attestations verified; ${partitions[bank.tenantId]!.length} records → statistic vector ` +
+        `Shamir-shared (${receipt.mpc!.threshold} of ${receipt.mpc!.nodes}), one share sealed to each node; commitment ${receipt.commitment.slice(0, 23)}…`,
+    );
+    await platforms[i]!.ai.consent(session.id);
+    step(`${bank.partyId}: consent signed`);
+  }
+  step(`contributions done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const runStarted = Date.now();
+  const result = await platforms[0]!.ai.runMultiPartyInference({
+    sessionId: session.id,
+    prompt: 'Analyze combined transaction patterns for anomalies',
+    parameters: { maxTokens: 2048, temperature: 0.3 },
+  });
+  step(`inference completed in ${((Date.now() - runStarted) / 1000).toFixed(1)} s (nodes computed on shares; the enclave reconstructed the declared outputs)`);
+
+  const results = new Map<string, InferenceResult>([[banks[0]!.partyId, result]]);
+  for (const party of [...banks.slice(1), regulator]) {
+    results.set(party.partyId, await platformFor(party, baseUrl, trust).ai.getSessionResult(session.id));
+  }
+  const sameContent = [...results.values()].every((r) => r.content === result.content && r.resultHash === result.resultHash);
+  const anyPrivate = [...results.values()].some((r) => (r.privateFindings?.flagged.length ?? 0) > 0);
+
+  console.log('\n── Result (shared with every party) ──');
+  console.log(result.content);
+  console.log('\n── Attestation ──');
+  console.log(`provider ${result.teeAttestation.provider} (${result.teeAttestation.moduleId})`);
+  const measurementMatches = result.teeAttestation.measurement === measurement;
+  console.log(`measurement ${result.teeAttestation.measurement} → ${measurementMatches ? 'match' : 'MISMATCH'} (tenzro measure of this checkout)`);
+  console.log(`report attestation verified: ${result.teeAttestation.verified}; participants ${result.participantCount}`);
+  console.log(`aggregatedDataHash ${result.aggregatedDataHash}`);
+  console.log(`all ${results.size} parties received the same result: ${sameContent ? 'yes' : 'NO'}`);
+
+  const findings = result.findings as Record<string, any>;
+  const nodes = findings.computeNodes as { total?: number; threshold?: number; used?: number[] } | undefined;
+  console.log('\n── Multi-party computation ──');
+  if (nodes) console.log(`compute nodes: ${nodes.total} (threshold ${nodes.threshold}); output shares reconstructed from nodes ${(nodes.used ?? []).join(', ')}`);
+  const fixedPoint = findings.fixedPoint as { statement?: string } | undefined;
+  console.log(fixedPoint?.statement ?? `fixed-point error bound: ${riskAnalyzerOutputErrorBound(mpc.threshold)} units of 2^-8 per output`);
+  console.log(`per-transaction findings sent to any party: ${anyPrivate ? 'YES (unexpected)' : 'none'}`);
+  const capabilities = findings.capabilities as { analysed?: string[]; notPossibleUnderMpc?: string[] } | undefined;
+  console.log('── What the model could analyse (the program\'s declared pooled outputs) ──');
+  for (const line of capabilities?.analysed ?? []) console.log(`  + ${line}`);
+  console.log('── What it could not under mpc ──');
+  for (const line of capabilities?.notPossibleUnderMpc ?? []) console.log(`  - ${line}`);
+
+  // The audit trail, as one bank verifies it (inclusion of its own commitment, the signed tree heads).
+  const verdict = await platforms[1]!.audit.verifySession(session.id);
+  console.log('\n── Audit trail ──');
+  console.log(`verified as ${banks[1]!.partyId}: ${verdict.firstFailure === null ? 'every check passed' : `FAILED at ${verdict.firstFailure.check}: ${verdict.firstFailure.detail}`}`);
+  console.log(`\nverify the evidence: npm run tenzro -- audit verify ${session.id} --party ${banks[1]!.partyId}`);
+  if (!sameContent || !measurementMatches || result.teeAttestation.verified !== true || anyPrivate || verdict.firstFailure !== null) process.exitCode = 1;
 }

@@ -1,19 +1,22 @@
 /** `hello`: who this enclave is (provider, module id, measurement, simulated root) and what it can run. */
 import { aggregateLayoutOf, listModels, type ModelDefinition } from '@tenzro/models';
-import type { EnclaveResultOf } from '@tenzro/protocol';
+import { mpcProgramForModel, type EnclaveResultOf } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
 
 /** Aggregation methods this enclave build implements. */
-export const ENGINE_METHODS = ['federated', 'secure_aggregation'] as const;
+export const ENGINE_METHODS = ['federated', 'secure_aggregation', 'mpc'] as const;
 export type EngineMethod = (typeof ENGINE_METHODS)[number];
 
 /**
  * The methods this build runs for `model`: those the model declares and the engine implements;
- * secure_aggregation also needs the model's aggregate layout (its statistic vector).
+ * secure_aggregation also needs the model's aggregate layout (its statistic vector). mpc is the enclave's
+ * own path (the compute nodes' program, then models' analyzeMpcOutputs): announced when protocol has a
+ * program for the model (mpcProgramForModel), whatever the model's own method list says.
  */
 export function methodsOf(model: ModelDefinition): EngineMethod[] {
   const declared = model.methods as readonly string[];
   return ENGINE_METHODS.filter((method) => {
+    if (method === 'mpc') return mpcProgramForModel(model.id) !== undefined;
     if (!declared.includes(method)) return false;
     if (method === 'secure_aggregation') return aggregateLayoutOf(model.id) !== undefined;
     return true;

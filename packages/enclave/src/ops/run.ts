@@ -15,6 +15,8 @@
  *   5. train   — federated: the model runs over per-party partitions (never pooled), with DP from the terms.
  *                secure_aggregation (`secagg-run.ts`): the masks are removed from the sum of the included
  *                masked statistic vectors and the model runs on the decoded sum.
+ *                mpc (`mpc-run.ts`): the program's declared outputs are reconstructed from ≥ threshold
+ *                verified compute-node output shares and analysed (models analyzeMpcOutputs).
  *   6. release — the release policy checks the output; any violation refuses the whole result.
  *   7. report  — the result report, attested with `user_data = reportDigest(report)`, and one sealed
  *                result body per recipient (included participants, then observers).
@@ -39,12 +41,14 @@ import {
   type RunReply,
   type RunRequest,
 } from './run-common.js';
+import { runMpc } from './mpc-run.js';
 import { runSecureAggregation } from './secagg-run.js';
 
 export async function run(ctx: EnclaveContext, request: RunRequest): Promise<RunReply> {
   // 1. terms
   checkRunRequest(request);
   const method = request.terms.dataPolicy.aggregationMethod;
+  if (method !== 'mpc' && request.mpc !== undefined) throw refuse('invalid_request', 'mpc inputs belong to mpc sessions only');
   switch (method) {
     case 'federated': {
       const model = modelOf(request.terms);
@@ -55,6 +59,10 @@ export async function run(ctx: EnclaveContext, request: RunRequest): Promise<Run
       const model = modelOf(request.terms);
       assertModelMethod(model, 'secure_aggregation');
       return runSecureAggregation(ctx, request, model);
+    }
+    case 'mpc': {
+      // the enclave's own path (mpc-run.ts): the model's mpc program and models' analyzeMpcOutputs
+      return runMpc(ctx, request, modelOf(request.terms));
     }
     default:
       throw refuse('method_not_available', `this enclave does not run ${method} sessions`);

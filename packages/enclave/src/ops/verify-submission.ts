@@ -3,10 +3,13 @@
  * can still fix it: decrypts, checks the commitment and the content, and answers only a record count.
  * Records (federated): the data schema; the count of records. Masked inputs (secure_aggregation,
  * `secagg-submission.ts`): document, layout, signed stage-2 message, vector length, noise share; the
- * count is 0 (not disclosed under this method). Schema/method mismatches are refused before decryption.
+ * count is 0 (not disclosed under this method). Share bundles (mpc, `mpc-submission.ts`): the plain JSON
+ * bundle, its commitment, signature and node list (the shares, sealed to the nodes, are not opened); the
+ * count the party declared. Schema/method mismatches are refused before decryption.
  */
 import type { EnclaveRequestOf, EnclaveResultOf } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
+import { mpcSessionOf, openShareBundle } from '../mpc-submission.js';
 import { assertMaskedInputSubmission, openMaskedInput, secAggSessionOf } from '../secagg-submission.js';
 import { assertNotExpired, assertTermsMatch, modelOf, participantOf } from '../session.js';
 import { assertSchemaDeclared, openSubmission } from '../submission.js';
@@ -20,6 +23,12 @@ export async function verifySubmission(
   assertNotExpired(terms);
   participantOf(terms, submission.partyId);
   const model = modelOf(terms);
+  if (terms.dataPolicy.aggregationMethod === 'mpc') {
+    const session = mpcSessionOf(terms);
+    await ctx.keys.unsealSessionKey(sessionId, request.sealedKey); // a destroyed session takes nothing
+    const opened = await openShareBundle(sessionId, terms, model, session, submission);
+    return { recordCount: opened.recordCount };
+  }
   if (terms.dataPolicy.aggregationMethod === 'secure_aggregation') {
     assertMaskedInputSubmission(terms, submission);
     const session = secAggSessionOf(terms, model);

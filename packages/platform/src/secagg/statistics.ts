@@ -11,12 +11,10 @@
  * share cannot be sampled or encoded is refused with `noise_out_of_range` before anything is sent.
  */
 import { MAX_SKELLAM_VARIANCE, calibrateSkellam, sampleSkellam, type RandomSource, randomBytes } from '@tenzro/crypto';
-import { aggregateLayoutOf, computeStatistics, encodeStatistics, getDataSchema, getModel, type AggregateLayout } from '@tenzro/models';
-import { secAggNoiseShare, type ErrorDetail, type SessionTerms } from '@tenzro/protocol';
+import { aggregateLayoutOf, computeStatistics, encodeStatistics, getModel, type AggregateLayout } from '@tenzro/models';
+import { secAggNoiseShare, type SessionTerms } from '@tenzro/protocol';
+import { checkRecords } from '../records.js';
 import { SecureAggregationError } from './errors.js';
-
-/** How many schema problems the error message spells out (all of them are in `details`). */
-const LISTED_PROBLEMS = 5;
 
 export interface SecAggInput {
   layout: AggregateLayout;
@@ -43,27 +41,9 @@ export function layoutOfSession(terms: SessionTerms): AggregateLayout {
 
 /** Validates `data` with `dataSchema` (one of the model's schemas) and returns the records. */
 function validateRecords(terms: SessionTerms, dataSchema: string, data: unknown): unknown[] {
-  const model = getModel(terms.modelId)!;
-  if (!model.dataSchemas.includes(dataSchema)) {
-    throw new SecureAggregationError('unknown_schema', `the model ${terms.modelId} takes ${model.dataSchemas.join(', ')}, not ${dataSchema}`);
-  }
-  const schema = getDataSchema(dataSchema);
-  if (schema === undefined) throw new SecureAggregationError('unknown_schema', `this SDK does not know the data schema ${dataSchema}`);
-  const result = schema.validate(data);
-  if (result.ok) return result.records;
-  const details: ErrorDetail[] = result.errors.map((e) => ({
-    ...(e.index >= 0 ? { index: e.index } : {}),
-    ...(e.field ? { field: e.field } : {}),
-    message: e.message,
-  }));
-  const listed = result.errors.slice(0, LISTED_PROBLEMS).map((e) => `${e.index >= 0 ? `record ${e.index}` : 'the data'}${e.field ? ` field ${e.field}` : ''}: ${e.message}`);
-  const more = result.errors.length - listed.length;
-  const tail = more > 0 || result.truncated ? `; and ${result.truncated ? 'more' : more} more` : '';
-  throw new SecureAggregationError(
-    'schema_validation_failed',
-    `the records do not follow ${dataSchema} (nothing was sent): ${listed.join('; ')}${tail}`,
-    { details },
-  );
+  const checked = checkRecords(terms, dataSchema, data);
+  if (checked.ok) return checked.records;
+  throw new SecureAggregationError(checked.code, checked.message, checked.code === 'schema_validation_failed' ? { details: checked.details } : {});
 }
 
 /**

@@ -37,6 +37,7 @@ import {
 } from '../repositories/secagg.js';
 import { EnclaveCallError } from '../enclave-client.js';
 import { parseTerms } from './access.js';
+import { forgetMpcSession } from './mpc.js';
 
 export interface SessionFacts extends ProgressFacts {
   submissions: SubmissionsTable[];
@@ -226,6 +227,9 @@ export async function destroyEnclaveKey(ctx: Context, sessionId: string): Promis
 export async function finishShredding(ctx: Context, sessionId: string, hashes: readonly string[]): Promise<void> {
   await removeUnreferencedBlobs(ctx, hashes);
   await destroyEnclaveKey(ctx, sessionId);
+  // An mpc session's nodes drop its preprocessings and runs (best effort; never fails the shredding).
+  const row = await findSession(ctx.db, sessionId);
+  if (row) await forgetMpcSession(ctx, sessionId, parseTerms(row));
 }
 
 /** Completes shredding a crash or an unavailable enclave interrupted. */

@@ -40,6 +40,7 @@ import { loadCurrent } from './load.js';
 import { resolveModel } from './models.js';
 import { insertRound } from '../repositories/secagg.js';
 import { isSecAgg, newRoundRow, secAggLayoutForSession } from './secagg.js';
+import { startPreprocessing } from './mpc.js';
 import { sessionView, statusView } from './views.js';
 
 export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60 * 1000;
@@ -75,6 +76,16 @@ function policyOf(request: CreateSessionRequest): DataPolicy {
   }
 }
 
+/** mpc is offered only when the server can reach (or start) a fleet of `totalParties` compute nodes. */
+function assertMpcNodes(ctx: Context, dataPolicy: DataPolicy): void {
+  const total = dataPolicy.mpcConfig?.totalParties;
+  if (total !== undefined && !ctx.mpc.canServe(total)) {
+    throw new TenzroError('method_not_available', `aggregation method mpc is not available: this server has no fleet of ${total} compute nodes`, {
+      details: [{ field: 'dataPolicy.mpcConfig.totalParties', message: 'no compute node fleet of this size' }],
+    });
+  }
+}
+
 export async function createSession(ctx: Context, actor: Actor, request: CreateSessionRequest): Promise<MultiPartySession> {
   const observers = request.observers ?? [];
   assertDistinct(request.participants, 'participants');
@@ -84,6 +95,7 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
 
   const dataPolicy = policyOf(request);
   const model = resolveModel(ctx.enclave, request.modelId, dataPolicy.aggregationMethod);
+  if (dataPolicy.aggregationMethod === 'mpc') assertMpcNodes(ctx, dataPolicy);
 
   const parties = new Map((await findParties(ctx.db, [...request.participants, ...observers])).map((p) => [p.party_id, p]));
   const missing = [...request.participants, ...observers].filter((id) => !parties.has(id));
@@ -194,6 +206,8 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
     }
   }
   ctx.signals.expiryChanged();
+  // An mpc session's nodes (started here in development) make its Beaver triples now, in the background.
+  startPreprocessing(ctx, sessionId, terms);
   const loaded = await loadCurrent(ctx, actor, sessionId);
   return sessionView(actor, loaded.row, loaded.terms, await factsOf(ctx.db, sessionId, loaded.terms));
 }

@@ -63,6 +63,12 @@ const plainDataRules: SubmissionRules = {
         'this session uses secure_aggregation: the host takes no plain data upload; contribute masked statistics with platform.ai.contribute({ sessionId, data, dataSchema })',
       );
     }
+    if (terms.dataPolicy.aggregationMethod === 'mpc') {
+      throw new TenzroError(
+        'mpc_shares_required',
+        'this session uses mpc: records are not uploaded; use platform.ai.contribute, which sends Shamir shares sealed to the compute nodes',
+      );
+    }
     if (!dataSchemasOf(terms.modelId).includes(meta.dataSchema)) {
       throw new TenzroError('unknown_schema', `model ${terms.modelId} does not take data schema ${JSON.stringify(meta.dataSchema)}`);
     }

@@ -15,7 +15,7 @@ export type AuthKind = 'tenant' | 'admin' | 'none';
 
 export type BodySpec<B extends z.ZodType> =
   | { kind: 'json'; schema: B; optional?: boolean }
-  | { kind: 'stream'; contentType: 'application/octet-stream' };
+  | { kind: 'stream'; contentType: 'application/octet-stream' | 'application/json' };
 
 export interface HandlerInput<P extends z.ZodType, B extends z.ZodType, H extends z.ZodType, Q extends z.ZodType = z.ZodUndefined> {
   params: z.output<P>;

@@ -107,6 +107,7 @@ export function sessionRoutes(ctx: Context): AnyRouteSpec[] {
         'forbidden',
         'already_submitted',
         'secure_aggregation_required',
+        'mpc_shares_required',
         'run_in_progress',
         'session_completed',
         'session_expired',
