@@ -286,13 +286,14 @@ describe('access and bad input', () => {
       });
       expect(tooMany.status).toBe(422);
       expect(tooMany.body.error.code).toBe('invalid_data_policy');
-      const notYet = await http(server, parties.bankA!, 'POST', '/v1/sessions', {
+      // 2t − 1 > n: the nodes could not multiply (degree reduction needs 2t − 1 of them).
+      const noMultiplication = await http(server, parties.bankA!, 'POST', '/v1/sessions', {
         ...base,
         modelId: 'risk-analyzer-v2',
-        dataPolicy: { aggregationMethod: 'mpc', mpcConfig: { protocol: 'shamir_secret_sharing', threshold: 3, totalParties: 5 } },
+        dataPolicy: { aggregationMethod: 'mpc', mpcConfig: { protocol: 'shamir_secret_sharing', threshold: 3, totalParties: 4 } },
       });
-      expect(notYet.status).toBe(422);
-      expect(notYet.body.error.code).toBe('method_not_available');
+      expect(noMultiplication.status).toBe(422);
+      expect(noMultiplication.body.error.code).toBe('invalid_data_policy');
       const massAssignment = await http(server, parties.bankA!, 'POST', '/v1/sessions', {
         ...base,
         modelId: 'risk-analyzer-v2',

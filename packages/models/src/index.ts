@@ -21,6 +21,7 @@ export type {
   PrivateFindings,
   Rng,
   SecureAggregationPrivacyReport,
+  MpcPrivacyReport,
   SecureAggregationRunInput,
   SkellamNoiseConfig,
   TransactionRecord,

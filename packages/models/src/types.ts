@@ -152,8 +152,25 @@ export interface SecureAggregationPrivacyReport {
   unit: 'record';
 }
 
-/** Discriminated by `unit`: 'party' (federated) or 'record' (secure_aggregation). */
-export type PrivacyReport = FederatedPrivacyReport | SecureAggregationPrivacyReport;
+/**
+ * Privacy of an mpc run: each party's statistic vector was Shamir-shared among the compute nodes (fewer than
+ * `threshold` learn nothing) and only the program's declared outputs were reconstructed, in the enclave.
+ * No noise: the outputs are exact up to the fixed-point error, so they are not differentially private.
+ */
+export interface MpcPrivacyReport {
+  mechanism: 'none';
+  /** Parties whose vectors were summed on shares. */
+  parties: number;
+  threshold: number;
+  totalNodes: number;
+  /** The nodes whose output shares the enclave reconstructed from. */
+  nodesUsed: number[];
+  /** What is hidden: one party's whole statistic vector, from the host and from fewer than threshold nodes. */
+  unit: 'party_vector';
+}
+
+/** Discriminated by `unit`: 'party' (federated), 'record' (secure_aggregation) or 'party_vector' (mpc). */
+export type PrivacyReport = FederatedPrivacyReport | SecureAggregationPrivacyReport | MpcPrivacyReport;
 
 export interface ModelOutput<P extends PrivacyReport = PrivacyReport> {
   shared: { content: string; findings: Record<string, unknown> };

@@ -98,7 +98,7 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
   let measurement = '';
 
   const spawnNode = async (index: number): Promise<{ pid: number; measurement: string }> => {
-    const args = [entry, '--index', String(index), '--total', String(total), '--port', String(ports[index - 1]), '--host', host, '--state-dir', join(baseDir, String(index)), '--ca-dir', caDir, '--peers', peersOf(index)];
+    const args = [entry, '--index', String(index), '--total', String(total), '--port', String(ports[index - 1]), '--host', host, '--state-dir', join(baseDir, String(index)), '--ca-dir', caDir, '--peers', peersOf(index), '--exit-with-parent'];
     if (measurements) args.push('--enclave-measurement', measurements);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

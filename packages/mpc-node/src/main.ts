@@ -15,6 +15,7 @@
  *   --enclave-measurement hex,…    accepted enclave measurements for the session key (required for runs)
  *   --max-body-bytes n     largest message body accepted (default 16 MiB)
  *   --control-token-file f bearer token of the control endpoints (default: state-dir/control-token, created 0600)
+ *   --exit-with-parent     stop when the process that started this node exits (development fleets)
  * stdout: one JSON line {"event":"ready",…} once listening; diagnostics on stderr, never share values.
  */
 import { randomBytes } from 'node:crypto';
@@ -72,6 +73,7 @@ export async function runMpcNode(argv: readonly string[]): Promise<number> {
       'enclave-measurement': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'control-token-file': { type: 'string' },
+      'exit-with-parent': { type: 'boolean', default: false },
     },
   });
   const total = integer(values.total, 'total', 2, 255);
@@ -100,6 +102,13 @@ export async function runMpcNode(argv: readonly string[]): Promise<number> {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    if (values['exit-with-parent']) {
+      // A development fleet's nodes must not outlive a server that crashed (kill -9 skips its shutdown).
+      const parent = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== parent) stop();
+      }, 1000).unref();
+    }
   });
   await node.close();
   return 0;

@@ -19,7 +19,7 @@
 import { ModelRunError } from '../errors.js';
 import { aggregate, formatInt, round } from '../report.js';
 import { RISK_ANALYZER_LAYOUT } from '../aggregates/layout.js';
-import type { Aggregate, ModelOutput, SecureAggregationPrivacyReport } from '../types.js';
+import type { Aggregate, ModelOutput, MpcPrivacyReport } from '../types.js';
 
 /** Public weights of the risk score (the program's RISK_SCORE_WEIGHTS; pinned by an enclave test). */
 export const MPC_RISK_SCORE_WEIGHTS: ReadonlyArray<readonly [feature: string, weight: number]> = Object.freeze([
@@ -155,7 +155,7 @@ function correlationErrorBound(c: number, a: number, b: number, delta: number): 
 export function analyzeMpcOutputs(
   outputs: ReadonlyMap<string, { value: number }> | Record<string, number>,
   options: MpcAnalysisOptions,
-): ModelOutput<SecureAggregationPrivacyReport> {
+): ModelOutput<MpcPrivacyReport> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const { parties, threshold, totalNodes, errorBound } = options;
   if (!Number.isInteger(parties) || parties < 1) throw new RangeError('options.parties must be a positive integer');
@@ -285,15 +285,13 @@ export function analyzeMpcOutputs(
   };
 
   // ---- privacy ----
-  const privacy: SecureAggregationPrivacyReport = {
+  const privacy: MpcPrivacyReport = {
     mechanism: 'none',
-    variance: null,
-    epsilon: null,
-    delta: null,
-    order: null,
-    survivors: parties,
+    parties,
     threshold,
-    unit: 'record',
+    totalNodes,
+    nodesUsed: [...nodesUsed],
+    unit: 'party_vector',
   };
   const privacyStatement = `Privacy: each institution Shamir-shared its statistic vector among ${totalNodes} attested compute nodes (threshold ${threshold}: fewer than ${threshold} nodes learn nothing); the nodes computed on shares and sealed their output shares to the enclave, which reconstructed only the program's ${MPC_OUTPUT_NAMES.length} declared outputs from nodes ${nodesUsed.join(', ')}. No noise was added, so the figures are not differentially private; groups smaller than ${m} are suppressed.`;
 

@@ -181,7 +181,7 @@ describe('analyzeMpcOutputs (risk-analyzer-v2 under mpc)', () => {
     expect(a).toEqual(b);
     expect(checkRelease(a, [])).toEqual({ ok: true });
     expect(a.privateFindings).toEqual({});
-    expect(a.privacy).toMatchObject({ mechanism: 'none', survivors: 3, threshold: 2, unit: 'record' });
+    expect(a.privacy).toMatchObject({ mechanism: 'none', parties: 3, threshold: 2, totalNodes: 3, nodesUsed: [1, 2], unit: 'party_vector' });
     const findings = a.shared.findings as any;
     expect(findings.method).toBe('mpc');
     expect(findings.computeNodes).toEqual({ total: 3, threshold: 2, used: [1, 2] });
