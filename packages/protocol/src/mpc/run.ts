@@ -168,6 +168,8 @@ export const MpcPreprocessRequest = z.strictObject({
   programId: z.string().min(1).max(80),
   threshold: z.number().int().min(2).max(MPC_MAX_PARTIES),
   totalParties: z.number().int().min(2).max(MPC_MAX_PARTIES),
+  /** The session's expiry (ISO 8601): the node keeps the unused preprocessing until then (capped by its own limit). */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type MpcPreprocessRequest = z.infer<typeof MpcPreprocessRequest>;
 
@@ -196,6 +198,11 @@ export const MpcStepRequest = z.strictObject({
   round: z.number().int().min(0).max(100_000),
   /** The nodes whose previous-round messages count (those that finished it); the node ignores others. */
   senders: z.array(z.number().int().min(1).max(MPC_MAX_PARTIES)).max(MPC_MAX_PARTIES),
+  /**
+   * Milliseconds the coordinator waits for this call: the node bounds its sends (retries included) to about
+   * half of it and reports what was delivered by then, so one hung peer cannot time every node out.
+   */
+  deadlineMs: z.number().int().min(100).max(600_000).optional(),
 });
 export type MpcStepRequest = z.infer<typeof MpcStepRequest>;
 
@@ -207,6 +214,20 @@ export const MpcStepResponse = z.strictObject({
   output: z.strictObject({ statement: MpcNodeOutputStatement, signature: Base64Url, sealed: Base64Url }).optional(),
 });
 export type MpcStepResponse = z.infer<typeof MpcStepResponse>;
+
+/**
+ * POST /control/check-bundle: at upload, each node opens its own envelope of a party's bundle and checks it
+ * exactly as a run would (signature, key binding, plaintext fields, share decoding) — so a bundle that
+ * one node cannot use is refused while the party is still there, not at run time. Reply `{ ok: true }` or
+ * the refusal `invalid_share` / `invalid_terms`. Nothing is kept.
+ */
+export const MpcCheckBundleRequest = z.strictObject({
+  sessionId: SessionId,
+  programId: z.string().min(1).max(80),
+  terms: z.unknown(),
+  bundle: MpcShareBundle,
+});
+export type MpcCheckBundleRequest = z.infer<typeof MpcCheckBundleRequest>;
 
 /** GET /control/preprocessed?sessionId=: the preprocessings this node holds for the session, unused. */
 export const MpcPreprocessedResponse = z.strictObject({ prepIds: z.array(MpcRunTag) });
