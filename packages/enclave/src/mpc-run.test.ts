@@ -166,8 +166,13 @@ describe('run (mpc)', () => {
 
   it('a statement for another run tag → mpc_below_threshold', async () => {
     refused(await enclave.request('run', mpcRunParams(setup, contributions, { runTag, outputs: await outputs(nodes, { editStatement: (s) => ({ ...s, runTag: 'run_9.1' }) }) })), 'mpc_below_threshold');
-    // and the request's run tag differs from what every node signed
-    refused(await enclave.request('run', mpcRunParams(setup, contributions, { runTag: 'run_9.1', outputs: await outputs(nodes) })), 'mpc_below_threshold');
+    // and the request's run tag differs from what every node signed (same run, another attempt)
+    refused(await enclave.request('run', mpcRunParams(setup, contributions, { runTag: 'run_1.9', outputs: await outputs(nodes) })), 'mpc_below_threshold');
+  });
+
+  it('outputs of another run (a run tag not of this run id) → mpc_rejected before anything is opened', async () => {
+    const other = await outputs(nodes, { editStatement: (s) => ({ ...s, runTag: 'run_9.1' }) });
+    refused(await enclave.request('run', mpcRunParams(setup, contributions, { runTag: 'run_9.1', outputs: other })), 'mpc_rejected');
   });
 
   it('an output sealed to another session key → mpc_below_threshold', async () => {

@@ -226,5 +226,5 @@ export const SessionIdParams = z.strictObject({ sessionId: SessionId });
 export const RunParams = z.strictObject({ sessionId: SessionId, runId: z.string().min(1).max(64) });
 export const JoinParams = z.strictObject({ joinCode: z.string().min(1).max(20) });
 export const PartyParams = z.strictObject({ partyId: PartyId });
-/** GET /v1/sessions/:sessionId/mpc/nodes: `nonce` = base64url of 16–64 bytes, bound into every node's document. */
-export const MpcNodesQuery = z.strictObject({ nonce: Base64Url.optional() });
+/** GET /v1/sessions/:sessionId/mpc/nodes: `nonce` (required) = base64url of 16–64 bytes, bound into every node's document. */
+export const MpcNodesQuery = z.strictObject({ nonce: Base64Url });

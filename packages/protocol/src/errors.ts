@@ -51,6 +51,8 @@ export const ERROR_STATUS = {
   mpc_below_threshold: 422,
   /** A node output the enclave must refuse outright (two for one index, inputs that disagree). */
   mpc_rejected: 422,
+  /** A compute node refused a party's share bundle at upload (its envelope does not open or check). */
+  mpc_share_refused: 422,
   /** A compute node's attestation did not verify (SDK). */
   node_unverified: 422,
   rate_limited: 429,

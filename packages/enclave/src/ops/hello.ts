@@ -11,12 +11,14 @@ export type EngineMethod = (typeof ENGINE_METHODS)[number];
  * The methods this build runs for `model`: those the model declares and the engine implements;
  * secure_aggregation also needs the model's aggregate layout (its statistic vector). mpc is the enclave's
  * own path (the compute nodes' program, then models' analyzeMpcOutputs): announced when protocol has a
- * program for the model (mpcProgramForModel), whatever the model's own method list says.
+ * program for the model (mpcProgramForModel) and the enclave accepts some node measurement, whatever the
+ * model's own method list says.
  */
-export function methodsOf(model: ModelDefinition): EngineMethod[] {
+export function methodsOf(model: ModelDefinition, options: { mpcNodesTrusted: boolean } = { mpcNodesTrusted: true }): EngineMethod[] {
   const declared = model.methods as readonly string[];
   return ENGINE_METHODS.filter((method) => {
-    if (method === 'mpc') return mpcProgramForModel(model.id) !== undefined;
+    // Without an accepted node measurement every node output would be set aside: not offered at all.
+    if (method === 'mpc') return options.mpcNodesTrusted && mpcProgramForModel(model.id) !== undefined;
     if (!declared.includes(method)) return false;
     if (method === 'secure_aggregation') return aggregateLayoutOf(model.id) !== undefined;
     return true;
@@ -28,7 +30,7 @@ export function hello(ctx: EnclaveContext): EnclaveResultOf<'hello'> {
     modelId: model.id,
     modelDigest: model.digest,
     dataSchemas: [...model.dataSchemas],
-    methods: methodsOf(model),
+    methods: methodsOf(model, { mpcNodesTrusted: (ctx.mpcNodeMeasurements?.length ?? 0) > 0 }),
   }));
   return {
     models,

@@ -104,6 +104,9 @@ interface OutputCheck {
   measurements: readonly string[];
 }
 
+/** How old a node's document may be when the run checks it (the host fetches them as the nodes finish). */
+const NODE_ATTESTATION_MAX_AGE_MS = 10 * 60_000;
+
 /** Steps 4a: attestation, signature and statement of one output (SetAside on failure). */
 async function checkStatement(check: OutputCheck, output: MpcNodeOutput): Promise<void> {
   const { request, mpc, session, included } = check;
@@ -115,6 +118,8 @@ async function checkStatement(check: OutputCheck, output: MpcNodeOutput): Promis
       statement: output.nodeStatement,
       roots: check.roots,
       expectedMeasurements: check.measurements,
+      // The host fetches the documents when the nodes finish; an old one is a replay.
+      maxAgeMs: NODE_ATTESTATION_MAX_AGE_MS,
     });
   } catch (error) {
     if (error instanceof MpcNodeAttestationError) aside(`attestation_${error.code}`);
@@ -189,6 +194,9 @@ export async function runMpc(ctx: EnclaveContext, request: RunRequest, model: En
   const mpc = request.mpc;
   if (mpc === undefined) throw refuse('invalid_request', 'an mpc run needs its mpc inputs (the compute nodes’ signed, sealed output shares)');
   if (mpc.programId !== session.program.id) throw refuse('mpc_rejected', `the run names another program than the session's (${session.program.id})`);
+  // The nodes sign the run tag: binding it to this run keeps an earlier run's outputs (same data, another
+  // prompt) from being replayed into this one.
+  if (!mpc.runTag.startsWith(`${request.runId}.`)) throw refuse('mpc_rejected', 'the run tag does not belong to this run (expected <runId>.<attempt>)');
 
   // 2. consent, 3. bundles
   const started = performance.now();

@@ -293,7 +293,7 @@ export function analyzeMpcOutputs(
     nodesUsed: [...nodesUsed],
     unit: 'party_vector',
   };
-  const privacyStatement = `Privacy: each institution Shamir-shared its statistic vector among ${totalNodes} attested compute nodes (threshold ${threshold}: fewer than ${threshold} nodes learn nothing); the nodes computed on shares and sealed their output shares to the enclave, which reconstructed only the program's ${MPC_OUTPUT_NAMES.length} declared outputs from nodes ${nodesUsed.join(', ')}. No noise was added, so the figures are not differentially private; groups smaller than ${m} are suppressed.`;
+  const privacyStatement = `Privacy: each institution Shamir-shared its statistic vector among ${totalNodes} attested compute nodes (threshold ${threshold}: fewer than ${threshold} nodes learn nothing); the nodes computed on shares and sealed their output shares to the enclave, which reconstructed only the program's ${MPC_OUTPUT_NAMES.length} declared outputs from nodes ${nodesUsed.join(', ')}. No noise was added, so the figures are not differentially private; groups smaller than ${m} are suppressed. The pooled record and labelled counts are exact${parties === 2 ? ': with two institutions each can subtract its own counts and learn the other\'s' : ', so an institution that knows all others\' counts learns the remaining one'}.`;
 
   // ---- narrative ----
   const focus = redactIdLike((options.prompt ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_PROMPT_CHARS));
