@@ -70,10 +70,11 @@ import {
   type SessionStatusResponse as SessionStatusResponseType,
   type SubmissionResponse as SubmissionResponseType,
   type ConsentResponse as ConsentResponseType,
+  type SessionEvent,
 } from '@tenzro/protocol';
 import { z } from 'zod';
 import { ResultVerificationError, SessionVerificationError, TenzroApiError } from './errors.js';
-import { HttpClient, abortError, segment } from './http.js';
+import { HttpClient, abortError, segment, streamSessionEvents } from './http.js';
 import type { PartyKeys } from './identity.js';
 import { deadlineSignal, pollUntil } from './poll.js';
 import { checkKeyAttestation, checkReportAttestation, type AttestationCheck, type TrustSettings } from './trust.js';
@@ -369,6 +370,21 @@ export class MultiPartyAi {
     await this.#party();
     const { sessions } = await this.#http.request('GET', '/v1/sessions', SessionList);
     return sessions.map((session) => this.#verified(session));
+  }
+
+  /**
+   * Live changes of one session (server-sent events, not polling): each event names the session and its
+   * status now; refetch what you show. Starts with the current state. Ends when the server closes the
+   * stream; abort `signal` to stop (the iterator then throws the abort error).
+   */
+  watchSession(sessionId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<SessionEvent> {
+    const path = sessionPath(sessionId, '/events');
+    return streamSessionEvents(this.#http, path, options.signal);
+  }
+
+  /** Live changes of every session the caller sees (as watchSession). */
+  watchSessions(options: { signal?: AbortSignal } = {}): AsyncGenerator<SessionEvent> {
+    return streamSessionEvents(this.#http, '/v1/events', options.signal);
   }
 
   /** Who has submitted and consented, who is pending, and the last run. */

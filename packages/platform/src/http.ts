@@ -5,7 +5,7 @@
  * becomes `invalid_response`, a request that never got a reply becomes `network_error`.
  */
 import { parseStrictJson } from '@tenzro/crypto';
-import { ErrorResponse, HEADER_PARTY, HEADER_TENANT } from '@tenzro/protocol';
+import { ErrorResponse, HEADER_PARTY, HEADER_TENANT, SESSION_EVENT_TYPE, SessionEvent, createServerSentEventParser } from '@tenzro/protocol';
 import type { z } from 'zod';
 import { TenzroApiError } from './errors.js';
 
@@ -50,6 +50,27 @@ export class HttpClient {
 
   get baseUrl(): string {
     return this.#baseUrl;
+  }
+
+  /** Opens GET `path` as `text/event-stream`; a refusal is the API's error, as for `request`. */
+  async fetchStream(path: string, signal: AbortSignal | undefined): Promise<Response> {
+    if (signal?.aborted) throw abortError(signal);
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.#baseUrl}${path}`, {
+        method: 'GET',
+        headers: { ...this.#headers, accept: 'text/event-stream' },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new TenzroApiError('network_error', `GET ${path}: no reply from ${this.#baseUrl}`, { status: 0, cause });
+    }
+    if (!response.ok) throw errorFromReply('GET', path, response.status, await response.text().catch(() => ''));
+    if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || response.body === null) {
+      throw new TenzroApiError('invalid_response', `GET ${path}: the reply is not an event stream`, { status: response.status });
+    }
+    return response;
   }
 
   /** Sends one request and parses the reply body with `schema`. */
@@ -103,6 +124,41 @@ export class HttpClient {
       });
     }
     return parsed.data as z.infer<S>;
+  }
+}
+
+/**
+ * GET `path` as a server-sent event stream: yields each event's parsed `SessionEvent` until the server
+ * closes the stream (returns) or `signal` aborts (throws the abort error). A refusal before the stream
+ * starts is the API's TenzroApiError; an event that does not match the schema is `invalid_response`.
+ */
+export async function* streamSessionEvents(
+  http: { baseUrl: string; fetchStream(path: string, signal: AbortSignal | undefined): Promise<Response> },
+  path: string,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<SessionEvent> {
+  const response = await http.fetchStream(path, signal);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const parser = createServerSentEventParser();
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<string>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        if (signal?.aborted) throw abortError(signal);
+        throw new TenzroApiError('network_error', `GET ${path}: the event stream was cut off`, { status: response.status, cause });
+      }
+      if (chunk.done) return;
+      for (const { event, data } of parser.push(chunk.value)) {
+        if (event !== SESSION_EVENT_TYPE) continue; // other event kinds may be added later
+        const parsed = SessionEvent.safeParse(parseJson(data));
+        if (!parsed.success) throw new TenzroApiError('invalid_response', `GET ${path}: an event does not match the API schema`, { status: response.status });
+        yield parsed.data;
+      }
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined);
   }
 }
 

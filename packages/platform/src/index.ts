@@ -27,6 +27,7 @@ export type {
 export { VERIFICATION_CHECKS } from '@tenzro/protocol';
 export type {
   CheckOutcome,
+  SessionEvent,
   ConsistencyResponse,
   LogKeyResponse,
   SessionTrailResponse,

@@ -15,3 +15,4 @@ export * from './session-key.js';
 export * from './catalogue.js';
 export * from './secagg/index.js';
 export * from './mpc/index.js';
+export * from './events.js';
