@@ -1,14 +1,14 @@
 // The node's attestation provider and measurement. The provider is the enclave's simulated Nitro module
 // (SimulatedNsm from @tenzro/enclave: the same document format and CA state as the enclave's).
-// The measurement (pcrs[0]) is SHA-384 of the manifest (the enclave's manifestText format) of the code a
-// node runs: packages/{crypto,protocol,enclave,mpc-node}/dist/**/*.js, their package.json, and the lockfile.
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+// The measurement (pcrs[0]) is SHA-384 of the manifest of the code a node runs (packages/{crypto,protocol,
+// enclave,mpc-node}/dist/**/*.js, their package.json, the lockfile), computed by @tenzro/enclave's
+// measureMpcNodeBundle, so the enclave and the nodes agree on it.
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SimulatedNsm, manifestText, measureMpcNodeBundle, type AttestationIssuer, type ManifestEntry } from '@tenzro/enclave';
+import { MPC_NODE_MEASURED_PACKAGES, SimulatedNsm, measureMpcNodeBundle, type AttestationIssuer } from '@tenzro/enclave';
 
-export const NODE_MEASURED_PACKAGES = ['crypto', 'protocol', 'enclave', 'mpc-node'] as const;
+/** The packages whose dist/ the node measurement covers (@tenzro/enclave's MPC_NODE_MEASURED_PACKAGES). */
+export const NODE_MEASURED_PACKAGES = MPC_NODE_MEASURED_PACKAGES;
 
 /** The enclave's simulated Nitro provider, its CA kept in `caDir` (shared with other nodes or the enclave, or not). */
 export async function loadSimulatedIssuer(caDir: string, measurement: string): Promise<AttestationIssuer> {
@@ -18,23 +18,6 @@ export async function loadSimulatedIssuer(caDir: string, measurement: string): P
 /** The repository root: this file is packages/mpc-node/{dist,src}/attester.{js,ts}. */
 export function nodeRepoRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-}
-
-async function listJs(dir: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listJs(full)));
-    else if (entry.isFile() && entry.name.endsWith('.js')) out.push(full);
-  }
-  return out;
 }
 
 /**

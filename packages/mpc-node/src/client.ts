@@ -59,13 +59,13 @@ export class NodeClient {
     this.#options = options;
   }
 
-  /** Seals `message` to node `to`'s attested key, signs it and delivers it. */
-  async send(message: MpcMessage, to: number): Promise<void> {
+  /** Seals `message` to node `to`'s attested key, signs it and delivers it (`timeoutMs`: this POST's limit). */
+  async send(message: MpcMessage, to: number, options: { timeoutMs?: number } = {}): Promise<void> {
     if (message.from !== this.#options.self) throw new RangeError(`message.from (${message.from}) is not this node (${this.#options.self})`);
     const peer = await this.#options.peers.resolve(to);
     if (!peer) throw new NodeTransportError('peer_unavailable', `node ${to} is not attested (unreachable or refused)`);
     const envelope = await sealNodeMessage({ message, to, recipientKey: peer.publicKey, signingKey: this.#options.signingKey });
-    await postNodeEnvelope(peer.url, envelope, this.#options.timeoutMs);
+    await postNodeEnvelope(peer.url, envelope, options.timeoutMs ?? this.#options.timeoutMs);
   }
 }
 

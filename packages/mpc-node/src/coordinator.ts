@@ -1,10 +1,13 @@
 // The host's side of the node control API (docs/mpc.md, "Coordinator"): lock-step rounds over the compute
 // nodes. Round r: POST /control/steps on every live node in parallel, `senders` = the nodes that finished
-// round r − 1 (every live node at round 0); a node whose call fails or times out, or whose messages did not
-// reach every node that answered, is down for the rest of the preprocessing or run. A preprocessing needs
-// 2t − 1 live nodes throughout (GRR), a run t (Beaver, triples made beforehand); below that the call fails
-// with MpcCoordinatorError mpc_nodes_unavailable (retryable). A node's refusal (4xx with a code) fails it
-// with mpc_run_failed, naming the node and its code. Only nodes holding the run's preprocessing take part.
+// round r − 1 (every live node at round 0), `deadlineMs` = the call's timeout (a node bounds its sends to
+// half of it); a node whose call fails, times out or answers unknown_run (it restarted) is down for the rest
+// of the preprocessing or run, and so is a node the others' messages did not reach (survivorsOfRound). A
+// preprocessing needs 2t − 1 live nodes throughout (GRR), a run t (Beaver, triples made beforehand); below
+// that the call fails with MpcCoordinatorError mpc_nodes_unavailable (retryable). A node's refusal (4xx with a
+// code) fails it with mpc_run_failed, naming the node and its code. Only nodes holding the run's
+// preprocessing take part; every other node is told to drop it (a prep is used once), and every node drops
+// the run once it is over, failed or not (DELETE /control/runs: its opened input shares are zeroed).
 import { randomBytes, toBase64Url } from '@tenzro/crypto';
 import { MpcNodeOutput, MpcNodeStatement, MpcPreprocessedResponse, MpcStepResponse, type MpcShareBundle } from '@tenzro/protocol';
 
@@ -14,14 +17,14 @@ export interface CoordinatedNode {
   controlToken: string;
 }
 
-export type MpcCoordinatorErrorCode = 'mpc_nodes_unavailable' | 'mpc_run_failed';
+export type MpcCoordinatorErrorCode = 'mpc_nodes_unavailable' | 'mpc_run_failed' | 'mpc_share_refused';
 
 export class MpcCoordinatorError extends Error {
   readonly code: MpcCoordinatorErrorCode;
   readonly retryable: boolean;
   /** The nodes down when it failed (mpc_nodes_unavailable), if known. */
   readonly down?: number[];
-  /** The refusing node and its code (mpc_run_failed). */
+  /** The refusing node and its code (mpc_run_failed, mpc_share_refused). */
   readonly node?: number;
   readonly nodeCode?: string;
   constructor(code: MpcCoordinatorErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean; down?: number[]; node?: number; nodeCode?: string }) {
@@ -37,6 +40,8 @@ export class MpcCoordinatorError extends Error {
 
 const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+/** DELETE calls after a run (best effort) wait at most this long for a node. */
+const CLEANUP_TIMEOUT_MS = 3_000;
 /** No program needs more rounds; a node that never finishes is a bug, not a wait. */
 const MAX_ROUNDS = 10_000;
 
@@ -166,25 +171,79 @@ interface LockStepResult {
   outputs: Map<number, NonNullable<MpcStepResponse['output']>>;
 }
 
+/**
+ * The nodes that stay live after a round, given what each answering node's messages reached: every
+ * survivor's messages reached every other survivor (so all of them take the same senders' messages next
+ * round). A receiver missing from the delivered lists of a majority of the other nodes is the one down (its
+ * mailbox is broken, not their sending); then a sender that failed to reach a majority of the remaining
+ * receivers; any single failure left drops the node in most of them (the receiver on a tie).
+ */
+export function survivorsOfRound(answers: ReadonlyArray<{ index: number; delivered: readonly number[] }>): number[] {
+  const reached = new Map(answers.map((a) => [a.index, new Set(a.delivered)]));
+  const live = new Set(answers.map((a) => a.index));
+  const misses = (from: number, to: number) => from !== to && !reached.get(from)!.has(to);
+  const majorityOf = (count: number, of: number) => of > 0 && count * 2 > of;
+  const brokenReceivers = [...live].filter((r) => majorityOf([...live].filter((s) => misses(s, r)).length, live.size - 1));
+  for (const r of brokenReceivers) live.delete(r);
+  const failingSenders = [...live].filter((s) => majorityOf([...live].filter((r) => misses(s, r)).length, live.size - 1));
+  for (const s of failingSenders) live.delete(s);
+  for (;;) {
+    const score = new Map<number, { out: number; in: number }>();
+    for (const from of live) {
+      for (const to of live) {
+        if (!misses(from, to)) continue;
+        const a = score.get(from) ?? { out: 0, in: 0 };
+        a.out++;
+        score.set(from, a);
+        const b = score.get(to) ?? { out: 0, in: 0 };
+        b.in++;
+        score.set(to, b);
+      }
+    }
+    if (score.size === 0) break;
+    const [worst] = [...score].sort(([xa, a], [xb, b]) => b.out + b.in - (a.out + a.in) || b.in - a.in || xb - xa)[0]!;
+    live.delete(worst);
+  }
+  return [...live].sort((a, b) => a - b);
+}
+
+interface LockStepResult {
+  live: CoordinatedNode[];
+  rounds: number;
+  outputs: Map<number, NonNullable<MpcStepResponse['output']>>;
+}
+
 /** Rounds until every live node is done; drops failing nodes; throws below `need`. */
 async function lockStep(
   start: CoordinatedNode[],
-  input: { sessionId: string; tag: string; need: number; total: number; why: string; timeoutMs: number; what: string },
+  input: {
+    sessionId: string;
+    tag: string;
+    need: number;
+    total: number;
+    why: string;
+    timeoutMs: number;
+    what: string;
+    onRound?: (round: number, live: readonly number[]) => void | Promise<void>;
+  },
 ): Promise<LockStepResult> {
   let live = [...start].sort((a, b) => a.index - b.index);
   const outputs = new Map<number, NonNullable<MpcStepResponse['output']>>();
   const downOf = () => Array.from({ length: input.total }, (_, i) => i + 1).filter((x) => !live.some((n) => n.index === x));
+  const deadlineMs = Math.min(Math.max(Math.floor(input.timeoutMs), 100), 600_000);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     if (live.length < input.need) throw unavailable(live.length, input.total, input.why, downOf());
     const senders = live.map((n) => n.index);
+    await input.onRound?.(round, senders);
     const answers = await Promise.all(
       live.map(async (node) => {
         try {
-          const body = await call(node, 'POST', '/control/steps', { sessionId: input.sessionId, tag: input.tag, round, senders }, input.timeoutMs);
+          const body = await call(node, 'POST', '/control/steps', { sessionId: input.sessionId, tag: input.tag, round, senders, deadlineMs }, input.timeoutMs);
           const parsed = MpcStepResponse.safeParse(body);
           return parsed.success ? { node, response: parsed.data } : { node, down: true as const };
         } catch (error) {
-          if (error instanceof NodeRefusal) return { node, refusal: error };
+          // unknown_run: the node restarted (or dropped the task); it is down, not refusing
+          if (error instanceof NodeRefusal && error.code !== 'unknown_run') return { node, refusal: error };
           return { node, down: true as const };
         }
       }),
@@ -192,8 +251,8 @@ async function lockStep(
     const refusal = answers.find((a) => 'refusal' in a && a.refusal);
     if (refusal && 'refusal' in refusal) throw refused(refusal.node, refusal.refusal!, `round ${round} of ${input.what}`);
     const answered = answers.filter((a): a is { node: CoordinatedNode; response: MpcStepResponse } => 'response' in a);
-    const reached = (a: { response: MpcStepResponse }) => answered.every((b) => a.response.delivered.includes(b.node.index));
-    const next = answered.filter(reached);
+    const survivors = new Set(survivorsOfRound(answered.map((a) => ({ index: a.node.index, delivered: a.response.delivered }))));
+    const next = answered.filter((a) => survivors.has(a.node.index));
     live = next.map((a) => a.node);
     for (const a of next) if (a.response.output) outputs.set(a.node.index, a.response.output);
     if (live.length < input.need) throw unavailable(live.length, input.total, input.why, downOf());
@@ -216,9 +275,11 @@ export async function preprocessAcrossNodes(input: {
   programId: string;
   threshold: number;
   totalParties: number;
+  /** The session's expiry (ISO 8601): the nodes keep the unused preprocessing until then (each caps it). */
+  expiresAt?: string;
   stepTimeoutMs?: number;
 }): Promise<{ holders: number[] }> {
-  const { nodes, sessionId, prepId, programId, threshold, totalParties } = input;
+  const { nodes, sessionId, prepId, programId, threshold, totalParties, expiresAt } = input;
   checkNodes(nodes);
   checkConfig(threshold, totalParties, nodes);
   const timeoutMs = input.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
@@ -226,7 +287,7 @@ export async function preprocessAcrossNodes(input: {
   const started = await Promise.all(
     nodes.map(async (node) => {
       try {
-        await call(node, 'POST', '/control/preprocess', { sessionId, prepId, programId, threshold, totalParties }, timeoutMs);
+        await call(node, 'POST', '/control/preprocess', { sessionId, prepId, programId, threshold, totalParties, ...(expiresAt !== undefined ? { expiresAt } : {}) }, timeoutMs);
         return { node };
       } catch (error) {
         if (error instanceof NodeRefusal) return { node, refusal: error };
@@ -245,7 +306,11 @@ function whyText(what: string, need: number, rule: string): string {
   return `${what} needs ${need} (${rule})`;
 }
 
-/** A run over the nodes holding `prepId`: POST /control/runs, rounds, then each output with a fresh attestation. */
+/**
+ * A run over the nodes holding `prepId`: POST /control/runs, rounds, then each output with a fresh
+ * attestation. Nodes that do not start the run are told to drop `prepId` (so no node keeps a prep that a run
+ * used); once the run is over, failed or not, every node is told to drop it (best effort).
+ */
 export async function runMpcAcrossNodes(input: {
   nodes: readonly CoordinatedNode[];
   sessionId: string;
@@ -258,11 +323,14 @@ export async function runMpcAcrossNodes(input: {
   threshold: number;
   totalParties: number;
   stepTimeoutMs?: number;
+  /** Called before each round with the live nodes (diagnostics, tests). */
+  onRound?: (round: number, live: readonly number[]) => void | Promise<void>;
 }): Promise<{ outputs: MpcNodeOutput[]; down: number[]; rounds: number }> {
   const { nodes, sessionId, runTag, programId, terms, prepId, sessionKey, bundles, threshold, totalParties } = input;
   checkNodes(nodes);
   checkConfig(threshold, totalParties, nodes);
   const timeoutMs = input.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const cleanupMs = Math.min(timeoutMs, CLEANUP_TIMEOUT_MS);
   const why = whyText('the program', threshold, 'threshold');
   const body = { sessionId, runTag, programId, terms, prepId, sessionKey, bundles };
   const started = await Promise.all(
@@ -277,26 +345,110 @@ export async function runMpcAcrossNodes(input: {
       }
     }),
   );
-  const refusal = started.find((s) => s.refusal);
-  if (refusal?.refusal) throw refused(refusal.node, refusal.refusal, `run ${runTag}`);
-  const result = await lockStep(
-    started.filter((s) => !s.down).map((s) => s.node),
-    { sessionId, tag: runTag, need: threshold, total: totalParties, why, timeoutMs, what: `run ${runTag}` },
+  // Before the first step: no node that did not start the run may keep the prep (a later run could use it).
+  const prepsDropped = Promise.all(
+    started.filter((s) => s.down || s.refusal).map((s) => call(s.node, 'DELETE', `/control/preps/${encodeURIComponent(sessionId)}/${encodeURIComponent(prepId)}`, undefined, cleanupMs).catch(() => undefined)),
   );
-  const attestations = await fetchNodeAttestations(
-    result.live.filter((n) => result.outputs.has(n.index)),
-    { nonce: randomBytes(16), timeoutMs },
-  );
-  const outputs: MpcNodeOutput[] = [];
-  for (const { index, attestation, statement } of attestations) {
-    const output = result.outputs.get(index)!;
-    const parsed = MpcNodeOutput.safeParse({ index, attestation, nodeStatement: statement, ...output });
-    if (parsed.success) outputs.push(parsed.data);
+  const dropRun = () => Promise.all([forgetRun(nodes, sessionId, runTag, { timeoutMs: cleanupMs }), prepsDropped]);
+  let result: { outputs: MpcNodeOutput[]; down: number[]; rounds: number };
+  let finished: CoordinatedNode[] = [];
+  try {
+    const refusal = started.find((s) => s.refusal);
+    if (refusal?.refusal) {
+      if (refusal.refusal.status === 413) {
+        throw new MpcCoordinatorError('mpc_run_failed', `the run request exceeds node ${refusal.node.index}'s body limit (--max-body-bytes): ${refusal.refusal.message}`, {
+          cause: refusal.refusal,
+          node: refusal.node.index,
+          nodeCode: refusal.refusal.code,
+          retryable: false,
+        });
+      }
+      throw refused(refusal.node, refusal.refusal, `run ${runTag}`);
+    }
+    const steps = await lockStep(
+      started.filter((s) => !s.down).map((s) => s.node),
+      { sessionId, tag: runTag, need: threshold, total: totalParties, why, timeoutMs, what: `run ${runTag}`, ...(input.onRound ? { onRound: input.onRound } : {}) },
+    );
+    const attestations = await fetchNodeAttestations(
+      steps.live.filter((n) => steps.outputs.has(n.index)),
+      { nonce: randomBytes(16), timeoutMs },
+    );
+    const outputs: MpcNodeOutput[] = [];
+    for (const { index, attestation, statement } of attestations) {
+      const output = steps.outputs.get(index)!;
+      const parsed = MpcNodeOutput.safeParse({ index, attestation, nodeStatement: statement, ...output });
+      if (parsed.success) outputs.push(parsed.data);
+    }
+    const used = new Set(outputs.map((o) => o.index));
+    const down = Array.from({ length: totalParties }, (_, i) => i + 1).filter((x) => !used.has(x));
+    if (outputs.length < threshold) throw unavailable(outputs.length, totalParties, why, down);
+    result = { outputs, down, rounds: steps.rounds };
+    finished = steps.live;
+  } catch (error) {
+    await dropRun();
+    throw error;
   }
-  const used = new Set(outputs.map((o) => o.index));
-  const down = Array.from({ length: totalParties }, (_, i) => i + 1).filter((x) => !used.has(x));
-  if (outputs.length < threshold) throw unavailable(outputs.length, totalParties, why, down);
-  return { outputs, down, rounds: result.rounds };
+  // The outputs are out: nothing of the run is needed at any node. The result waits for the nodes that
+  // finished the run (they answer at once), not for those found down (a hung one would hold it up).
+  const others = nodes.filter((n) => !finished.includes(n));
+  if (others.length > 0) void forgetRun(others, sessionId, runTag, { timeoutMs: cleanupMs }).catch(() => undefined);
+  await Promise.all([finished.length > 0 ? forgetRun(finished, sessionId, runTag, { timeoutMs: cleanupMs }) : undefined, prepsDropped]);
+  return result;
+}
+
+/**
+ * Upload-time check of one party's bundle: POST /control/check-bundle on every node (each opens its own
+ * envelope and checks it as a run start would; nothing is kept). A refusal throws MpcCoordinatorError
+ * mpc_share_refused (`node`, `nodeCode`: invalid_share naming the party, invalid_terms, …); nodes that do
+ * not answer are listed as unreachable (their envelopes are checked at run time).
+ */
+export async function checkBundleOnNodes(
+  nodes: readonly CoordinatedNode[],
+  request: { sessionId: string; programId: string; terms: unknown; bundle: MpcShareBundle },
+  options: { timeoutMs?: number } = {},
+): Promise<{ checked: number[]; unreachable: number[] }> {
+  checkNodes(nodes);
+  const { sessionId, programId, terms, bundle } = request;
+  const answers = await Promise.all(
+    [...nodes]
+      .sort((a, b) => a.index - b.index)
+      .map(async (node) => {
+        try {
+          await call(node, 'POST', '/control/check-bundle', { sessionId, programId, terms, bundle }, options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
+          return { node, ok: true };
+        } catch (error) {
+          return error instanceof NodeRefusal ? { node, ok: false, refusal: error } : { node, ok: false };
+        }
+      }),
+  );
+  const refusal = answers.find((a) => a.refusal);
+  if (refusal?.refusal) {
+    const why = refusal.refusal.status === 413 ? `the bundle exceeds its body limit (--max-body-bytes): ${refusal.refusal.message}` : `[${refusal.refusal.code}] ${refusal.refusal.message}`;
+    throw new MpcCoordinatorError('mpc_share_refused', `compute node ${refusal.node.index} refused the share bundle: ${why}`, {
+      cause: refusal.refusal,
+      node: refusal.node.index,
+      nodeCode: refusal.refusal.code,
+      retryable: false,
+    });
+  }
+  return {
+    checked: answers.filter((a) => a.ok).map((a) => a.node.index),
+    unreachable: answers.filter((a) => !a.ok).map((a) => a.node.index),
+  };
+}
+
+/** DELETE /control/runs/:sessionId/:runTag on every node (vectors zeroed, tag refused after); best effort. */
+export async function forgetRun(nodes: readonly CoordinatedNode[], sessionId: string, runTag: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  checkNodes(nodes);
+  const path = `/control/runs/${encodeURIComponent(sessionId)}/${encodeURIComponent(runTag)}`;
+  await Promise.all(nodes.map((node) => call(node, 'DELETE', path, undefined, options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS).catch(() => undefined)));
+}
+
+/** DELETE /control/preps/:sessionId/:prepId on every node (triples zeroed, never used after); best effort. */
+export async function forgetPrep(nodes: readonly CoordinatedNode[], sessionId: string, prepId: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  checkNodes(nodes);
+  const path = `/control/preps/${encodeURIComponent(sessionId)}/${encodeURIComponent(prepId)}`;
+  await Promise.all(nodes.map((node) => call(node, 'DELETE', path, undefined, options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS).catch(() => undefined)));
 }
 
 /** DELETE /control/sessions/:sessionId on every node; best effort (unreachable nodes forget on restart or TTL). */

@@ -6,6 +6,7 @@ export type NodeTransportErrorCode =
   | 'body_too_large'
   | 'not_found'
   | 'unauthorized'
+  | 'forbidden'
   | 'unknown_session'
   | 'wrong_recipient'
   | 'unattested_sender'
@@ -23,6 +24,7 @@ export const NODE_ERROR_STATUS: Record<NodeTransportErrorCode, number> = {
   body_too_large: 413,
   not_found: 404,
   unauthorized: 401,
+  forbidden: 403,
   unknown_session: 409,
   wrong_recipient: 409,
   unattested_sender: 403,

@@ -29,6 +29,8 @@ export interface StartLocalFleetOptions {
   stderr?: 'pipe' | 'inherit';
   /** How long to wait for a node's ready line (default 30 s). */
   readyTimeoutMs?: number;
+  /** More flags for node `index`, asked at every start and restart (e.g. `--max-body-bytes`). */
+  nodeArgs?: (index: number) => readonly string[];
 }
 
 export type FleetNode = CoordinatedNode & { pid: number };
@@ -100,6 +102,7 @@ export async function startLocalFleet(options: StartLocalFleetOptions): Promise<
   const spawnNode = async (index: number): Promise<{ pid: number; measurement: string }> => {
     const args = [entry, '--index', String(index), '--total', String(total), '--port', String(ports[index - 1]), '--host', host, '--state-dir', join(baseDir, String(index)), '--ca-dir', caDir, '--peers', peersOf(index), '--exit-with-parent'];
     if (measurements) args.push('--enclave-measurement', measurements);
+    if (options.nodeArgs) args.push(...options.nodeArgs(index));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => {

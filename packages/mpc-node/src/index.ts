@@ -17,15 +17,19 @@ export {
 export { NodeMailbox, type CollectOptions } from './mailbox.js';
 export { PeerDirectory, attestPeer, parsePeerList, type Peer, type PeerAddress, type PeerDirectoryOptions, type AttestationResponse } from './peers.js';
 export { NodeClient, NodeControlClient, postNodeEnvelope, type NodeClientOptions, type MultiplyRequest } from './client.js';
-export { createMpcNodeServer, DEFAULT_MAX_BODY_BYTES, type MpcNodeServer, type MpcNodeServerOptions } from './server.js';
-export { MpcSessionRuntime, MpcControlError, DEFAULT_SESSION_TTL_MS, type MpcControlErrorCode, type MpcSessionRuntimeOptions } from './sessions.js';
+export { createMpcNodeServer, DEFAULT_MAX_BODY_BYTES, RUN_BODY_FACTOR, RAW_MULTIPLY_OP_PREFIX, type MpcNodeServer, type MpcNodeServerOptions } from './server.js';
+export { MpcSessionRuntime, MpcControlError, DEFAULT_SESSION_TTL_MS, MAX_PREPROCESSING_KEEP_MS, type MpcControlErrorCode, type MpcSessionRuntimeOptions } from './sessions.js';
 export {
   MpcCoordinatorError,
   fetchNodeAttestations,
   listPreprocessed,
   preprocessAcrossNodes,
   runMpcAcrossNodes,
+  checkBundleOnNodes,
   forgetSession,
+  forgetRun,
+  forgetPrep,
+  survivorsOfRound,
   type CoordinatedNode,
   type MpcCoordinatorErrorCode,
 } from './coordinator.js';

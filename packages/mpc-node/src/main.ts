@@ -13,9 +13,11 @@
  *   --trust-root files     PEM roots trusted for peers' documents (default: this node's own root)
  *   --expected-measurement hex,…   peers' accepted measurements (default: this node's own)
  *   --enclave-measurement hex,…    accepted enclave measurements for the session key (required for runs)
- *   --max-body-bytes n     largest message body accepted (default 16 MiB)
+ *   --max-body-bytes n     largest message body accepted (default 16 MiB; a run's or bundle check's: 4 ×)
  *   --control-token-file f bearer token of the control endpoints (default: state-dir/control-token, created 0600)
  *   --exit-with-parent     stop when the process that started this node exits (development fleets)
+ *   --allow-raw-multiply   serve /control/sessions, /control/multiply, /control/mailbox (benchmarks and
+ *                          transport tests only; never on a session of the runtime, only ops `mul/…`)
  * stdout: one JSON line {"event":"ready",…} once listening; diagnostics on stderr, never share values.
  */
 import { randomBytes } from 'node:crypto';
@@ -74,6 +76,7 @@ export async function runMpcNode(argv: readonly string[]): Promise<number> {
       'max-body-bytes': { type: 'string' },
       'control-token-file': { type: 'string' },
       'exit-with-parent': { type: 'boolean', default: false },
+      'allow-raw-multiply': { type: 'boolean', default: false },
     },
   });
   const total = integer(values.total, 'total', 2, 255);
@@ -94,7 +97,7 @@ export async function runMpcNode(argv: readonly string[]): Promise<number> {
   const token = await controlToken(values['control-token-file'] ?? join(stateDir, CONTROL_TOKEN_FILE));
   const enclaveMeasurements = (values['enclave-measurement'] ?? '').split(',').map((m) => m.trim().toLowerCase()).filter(Boolean);
   for (const m of enclaveMeasurements) if (!/^[0-9a-f]{96}$/.test(m)) throw new RangeError('--enclave-measurement must list 96-hex-digit measurements');
-  const node = createMpcNodeServer({ index, total, identity, issuer, peers, controlToken: token, maxBodyBytes, roots, enclaveMeasurements });
+  const node = createMpcNodeServer({ index, total, identity, issuer, peers, controlToken: token, maxBodyBytes, roots, enclaveMeasurements, allowRawMultiply: values['allow-raw-multiply'] });
   const bound = await node.listen(port, values.host);
   void peers.refresh(); // attest the peers already up now, not on the first round's messages
   process.stdout.write(`${JSON.stringify({ event: 'ready', index, total, host: values.host, port: bound, measurement, provider: issuer.provider, pid: process.pid })}\n`);

@@ -2,7 +2,11 @@
 // `npx tsc -b` first): 5 nodes, threshold 3, 3 parties' share bundles sealed to the nodes' attested keys,
 // the enclave's session key attested by the simulated Nitro module over the nodes' CA. Preprocessing with
 // every node up, then runs with nodes killed (n − t tolerated; one more: mpc_nodes_unavailable, a clear
-// message), restarts, and the control API's refusals (each with its code, nothing kept).
+// message), restarts, and the control API's refusals (each with its code, nothing kept). Runs are dropped on
+// every node once over (failed or not); a prep a run could not start with is dropped where it was left;
+// upload-time bundle checks; a node whose mailbox refuses messages is the one marked down; a node restarted
+// or hung (SIGSTOP) mid-run is marked down and the run still completes in bounded time; a run body over a
+// node's --max-body-bytes fails with a message saying so.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +53,7 @@ import {
   type SessionTerms,
 } from '@tenzro/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MpcCoordinatorError, fetchNodeAttestations, forgetSession, listPreprocessed, preprocessAcrossNodes, runMpcAcrossNodes, type CoordinatedNode } from './coordinator.js';
+import { MpcCoordinatorError, checkBundleOnNodes, fetchNodeAttestations, forgetSession, listPreprocessed, preprocessAcrossNodes, runMpcAcrossNodes, type CoordinatedNode } from './coordinator.js';
 import { startLocalFleet, type LocalFleet } from './fleet.js';
 
 const N = 5;
@@ -148,6 +152,7 @@ describe('mpc runs across compute node processes', () => {
   let bundles: MpcShareBundle[];
   let reference: ReturnType<typeof runMpcProgramInMemory>;
   let prepCounter = 0;
+  const extraArgs = new Map<number, string[]>();
   const nextPrep = () => `prep-${++prepCounter}`;
 
   beforeAll(async () => {
@@ -155,7 +160,7 @@ describe('mpc runs across compute node processes', () => {
     const caDir = join(dir, 'enclave');
     enclave = await SimulatedNsm.loadOrCreate({ stateDir: caDir, measurement: ENCLAVE_MEASUREMENT }); // creates the CA
     root = enclave.rootPem;
-    fleet = await startLocalFleet({ total: N, baseDir: join(dir, 'nodes'), caDir, enclaveMeasurements: [ENCLAVE_MEASUREMENT] });
+    fleet = await startLocalFleet({ total: N, baseDir: join(dir, 'nodes'), caDir, enclaveMeasurements: [ENCLAVE_MEASUREMENT], nodeArgs: (i) => extraArgs.get(i) ?? [] });
 
     for (const name of ['alice', 'bob', 'carol']) {
       const keys = generateSigningKeyPair();
@@ -226,8 +231,9 @@ describe('mpc runs across compute node processes', () => {
     expect(result.down).toEqual([4, 5]);
     expect(result.rounds).toBeGreaterThan(1);
     expectNearReference(await openOutputs(result.outputs, 'run-1.1'));
-    // the run consumed its preprocessing
+    // the run consumed its preprocessing, and every node dropped the run once its output was out
     expect([...(await listPreprocessed(fleet.nodes, sessionId)).keys()]).toEqual([prepB]);
+    expect(await control(fleet.nodes[0]!, 'POST', '/control/steps', { sessionId, tag: 'run-1.1', round: result.rounds, senders: [1, 2, 3] })).toMatchObject({ status: 409, body: { code: 'unknown_run' } });
 
     // a third node down: a new preprocessing needs 5, a run 3
     fleet.kill(3);
@@ -241,6 +247,10 @@ describe('mpc runs across compute node processes', () => {
       retryable: true,
       message: 'only 2 of 5 compute nodes answered; the program needs 3 (threshold); start the missing nodes and run again',
     });
+    // the failed run was dropped where it had started (nodes 1 and 2): its round 0 is unknown there
+    for (const node of fleet.nodes.slice(0, 2)) {
+      expect(await control(node, 'POST', '/control/steps', { sessionId, tag: 'run-1.2', round: 0, senders: [1, 2] })).toMatchObject({ status: 409, body: { code: 'unknown_run' } });
+    }
 
     // restarted nodes keep their keys (the bundles still open there) and have lost their triples
     expect((await fleet.restartExited()).sort()).toEqual([3, 4, 5]);
@@ -324,4 +334,94 @@ describe('mpc runs across compute node processes', () => {
     const error = await preprocessAcrossNodes({ nodes: fleet.nodes, sessionId, prepId: 'x', programId: 'no-such-program', threshold: T, totalParties: N }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'mpc_run_failed', message: expect.stringMatching(/compute node \d refused preprocessing x: \[invalid_terms\]/) });
   }, 30_000);
+
+  it('checks a bundle at upload on every node (POST /control/check-bundle), keeping nothing; raw routes are not served', async () => {
+    const [alice] = parties as [Party];
+    const before = await listPreprocessed(fleet.nodes, sessionId);
+    const request = { sessionId, programId: PROGRAM.id, terms, bundle: bundles[0]! };
+    expect(await checkBundleOnNodes(fleet.nodes, request)).toEqual({ checked: [1, 2, 3, 4, 5], unreachable: [] });
+    const stranger = generateSigningKeyPair();
+    const forged = await sealBundle(alice, sessionId, nodeKeys, { signWith: stranger.privateKey });
+    const error = await checkBundleOnNodes(fleet.nodes, { ...request, bundle: forged }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MpcCoordinatorError);
+    expect(error).toMatchObject({ code: 'mpc_share_refused', node: 1, nodeCode: 'invalid_share', retryable: false, message: expect.stringContaining(alice.partyId) });
+    // an envelope sealed to another key for node 3 only: node 3 refuses
+    const otherKey = await generateEncryptionKeyPair();
+    const misSealed = await sealBundle(alice, sessionId, nodeKeys, { keyOf: (i) => (i === 3 ? otherKey.publicKey : nodeKeys.get(i)!) });
+    await expect(checkBundleOnNodes(fleet.nodes, { ...request, bundle: misSealed })).rejects.toMatchObject({ code: 'mpc_share_refused', node: 3, nodeCode: 'invalid_share' });
+    await expect(checkBundleOnNodes(fleet.nodes, { ...request, terms: makeTerms(parties) })).rejects.toMatchObject({ code: 'mpc_share_refused', nodeCode: 'invalid_terms' });
+    expect(await listPreprocessed(fleet.nodes, sessionId)).toEqual(before);
+    // a node without --allow-raw-multiply serves no raw multiplication
+    const node = fleet.nodes[0]!;
+    expect(await control(node, 'POST', '/control/sessions', { sessionId, threshold: T })).toMatchObject({ status: 404, body: { code: 'not_found' } });
+    expect(await control(node, 'POST', '/control/multiply', { sealed: 'AAAA' })).toMatchObject({ status: 404, body: { code: 'not_found' } });
+    expect(await control(node, 'GET', `/control/mailbox?sessionId=${sessionId}&op=mul/0`)).toMatchObject({ status: 404, body: { code: 'not_found' } });
+  }, 30_000);
+
+  it('a run no node could start drops its preprocessing everywhere (a prep is never left for a second run)', async () => {
+    const prepId = nextPrep();
+    await preprocessAcrossNodes({ nodes: fleet.nodes, sessionId, prepId, programId: PROGRAM.id, threshold: T, totalParties: N });
+    // a body every node refuses before reading it (not a share bundle): nobody starts, nobody consumes
+    const broken = [{ ...bundles[0]!, extra: true }] as unknown as MpcShareBundle[];
+    await expect(runMpcAcrossNodes({ ...runInput(prepId, 'run-broken'), bundles: broken })).rejects.toMatchObject({ code: 'mpc_run_failed', nodeCode: 'invalid_request' });
+    expect((await listPreprocessed(fleet.nodes, sessionId)).has(prepId)).toBe(false);
+    // and so a retry with it finds no holder
+    await expect(runMpcAcrossNodes(runInput(prepId, 'run-broken.2'))).rejects.toMatchObject({ code: 'mpc_nodes_unavailable' });
+  }, 30_000);
+
+  it('a node whose mailbox refuses messages is the one marked down; a run body over its limit says so', async () => {
+    extraArgs.set(5, ['--max-body-bytes', '1024']); // round messages and run bodies are larger
+    try {
+      fleet.kill(5);
+      await fleet.exited(5);
+      expect(await fleet.restartExited()).toEqual([5]);
+      const error = await preprocessAcrossNodes({ nodes: fleet.nodes, sessionId, prepId: nextPrep(), programId: PROGRAM.id, threshold: T, totalParties: N }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'mpc_nodes_unavailable', down: [5], message: expect.stringContaining('only 4 of 5 compute nodes answered; preprocessing needs 5') });
+      const runError = await runMpcAcrossNodes(runInput('no-such-prep', 'run-too-big')).catch((e: unknown) => e);
+      expect(runError).toMatchObject({ code: 'mpc_run_failed', node: 5, nodeCode: 'body_too_large', message: expect.stringContaining("the run request exceeds node 5's body limit (--max-body-bytes)") });
+    } finally {
+      extraArgs.delete(5);
+      fleet.kill(5);
+      await fleet.exited(5);
+      await fleet.restartExited();
+    }
+  }, 60_000);
+
+  it('a node restarted mid-run (unknown_run) is marked down and the run completes without it', async () => {
+    const prepId = nextPrep();
+    await preprocessAcrossNodes({ nodes: fleet.nodes, sessionId, prepId, programId: PROGRAM.id, threshold: T, totalParties: N });
+    const result = await runMpcAcrossNodes({
+      ...runInput(prepId, 'run-restart'),
+      onRound: async (round) => {
+        if (round !== 1) return;
+        fleet.kill(5);
+        await fleet.exited(5);
+        await fleet.restartExited();
+      },
+    });
+    expect(result.outputs.map((o) => o.index)).toEqual([1, 2, 3, 4]);
+    expect(result.down).toEqual([5]);
+    expectNearReference(await openOutputs(result.outputs, 'run-restart'));
+  }, 60_000);
+
+  it('a node hung mid-run (SIGSTOP) is marked down and the run completes in bounded time', async () => {
+    const prepId = nextPrep();
+    await preprocessAcrossNodes({ nodes: fleet.nodes, sessionId, prepId, programId: PROGRAM.id, threshold: T, totalParties: N });
+    const started = Date.now();
+    try {
+      const result = await runMpcAcrossNodes({
+        ...runInput(prepId, 'run-hung'),
+        stepTimeoutMs: 6000, // the nodes give up on node 5 after 3 s, inside the coordinator's 6 s
+        onRound: (round) => {
+          if (round === 1) fleet.kill(5, 'SIGSTOP');
+        },
+      });
+      expect(result.outputs.map((o) => o.index)).toEqual([1, 2, 3, 4]);
+      expect(result.down).toEqual([5]);
+      expectNearReference(await openOutputs(result.outputs, 'run-hung'));
+      expect(Date.now() - started).toBeLessThan(25_000);
+    } finally {
+      fleet.kill(5, 'SIGCONT');
+    }
+  }, 60_000);
 });

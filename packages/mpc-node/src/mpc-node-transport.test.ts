@@ -1,7 +1,9 @@
 // Compute nodes of the `mpc` method as real processes (packages/mpc-node/dist/main.js, built by tsc -b):
 // they attest to each other (verifyMpcNodeAttestation), run one GRR multiplication (Gennaro, Rabin &
 // Rabin 1998) of shared vectors through the HTTP transport, and refuse forged, misdirected, replayed,
-// unattested and wrong-session messages without recording them.
+// unattested and wrong-session messages without recording them. The raw routes (/control/sessions,
+// /control/multiply, /control/mailbox) are served only with --allow-raw-multiply, and even then never for a
+// session of the session runtime nor for an op outside `mul/`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -19,7 +21,7 @@ import {
   toBase64Url,
   utf8Encode,
 } from '@tenzro/crypto';
-import { MPC_TYPES, MpcNodeAttestationError, verifyMpcNodeAttestation, type MulReshareMessage } from '@tenzro/protocol';
+import { MPC_TYPES, MpcNodeAttestationError, RISK_ANALYZER_MPC_PROGRAM, verifyMpcNodeAttestation, type MulReshareMessage } from '@tenzro/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSimulatedIssuer } from './attester.js';
 import { NodeControlClient } from './client.js';
@@ -53,7 +55,7 @@ async function freePort(): Promise<number> {
 }
 
 async function startNode(index: number, port: number, stateDir: string, caDir: string, peers: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, '--index', String(index), '--total', String(N), '--port', String(port), '--state-dir', stateDir, '--ca-dir', caDir, '--peers', peers], {
+  const child = spawn(process.execPath, [MAIN, '--index', String(index), '--total', String(N), '--port', String(port), '--state-dir', stateDir, '--ca-dir', caDir, '--peers', peers, '--allow-raw-multiply'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -152,51 +154,51 @@ describe('mpc compute nodes over HTTP', () => {
     const recorded = (op: string, node = 1) => control.get(node)!.mailbox(SESSION, op);
 
     it('a forged signature', async () => {
-      const envelope = await seal(reshare(SESSION, 'forged', 1), 1);
+      const envelope = await seal(reshare(SESSION, 'mul/forged', 1), 1);
       const signature = Uint8Array.from(Buffer.from(envelope.signature, 'base64url'));
       signature[0]! ^= 1;
       expect(await post(nodes[0]!.url, { ...envelope, signature: toBase64Url(signature) })).toMatchObject({ status: 403, body: { code: 'bad_signature' } });
       // a signature over another header (op changed after signing)
-      expect(await post(nodes[0]!.url, { ...envelope, op: 'forged-2' })).toMatchObject({ status: 403, body: { code: 'bad_signature' } });
-      expect(await recorded('forged')).toEqual([]);
-      expect(await recorded('forged-2')).toEqual([]);
+      expect(await post(nodes[0]!.url, { ...envelope, op: 'mul/forged-2' })).toMatchObject({ status: 403, body: { code: 'bad_signature' } });
+      expect(await recorded('mul/forged')).toEqual([]);
+      expect(await recorded('mul/forged-2')).toEqual([]);
     });
 
     it('a message sealed to another node', async () => {
-      const envelope = await seal(reshare(SESSION, 'misdirected', 1), 3); // addressed to 1, sealed to 3's key
+      const envelope = await seal(reshare(SESSION, 'mul/misdirected', 1), 3); // addressed to 1, sealed to 3's key
       expect(await post(nodes[0]!.url, envelope)).toMatchObject({ status: 422, body: { code: 'decryption_failed' } });
-      expect(await recorded('misdirected')).toEqual([]);
+      expect(await recorded('mul/misdirected')).toEqual([]);
       // once refused, the honest message for that op still gets in
-      expect(await post(nodes[0]!.url, await seal(reshare(SESSION, 'misdirected', 1), 1))).toMatchObject({ status: 202 });
-      expect(await recorded('misdirected')).toEqual([2]);
+      expect(await post(nodes[0]!.url, await seal(reshare(SESSION, 'mul/misdirected', 1), 1))).toMatchObject({ status: 202 });
+      expect(await recorded('mul/misdirected')).toEqual([2]);
     });
 
     it('a message for another recipient', async () => {
-      const envelope = await seal(reshare(SESSION, 'other-recipient', 3), 3);
+      const envelope = await seal(reshare(SESSION, 'mul/other-recipient', 3), 3);
       expect(await post(nodes[0]!.url, envelope)).toMatchObject({ status: 409, body: { code: 'wrong_recipient' } });
-      expect(await recorded('other-recipient')).toEqual([]);
+      expect(await recorded('mul/other-recipient')).toEqual([]);
     });
 
     it('a replay (same sender and op twice)', async () => {
-      const envelope: NodeEnvelope = await seal(reshare(SESSION, 'replayed', 1), 1);
+      const envelope: NodeEnvelope = await seal(reshare(SESSION, 'mul/replayed', 1), 1);
       expect(await post(nodes[0]!.url, envelope)).toMatchObject({ status: 202 });
       expect(await post(nodes[0]!.url, envelope)).toMatchObject({ status: 409, body: { code: 'replay' } });
-      expect(await post(nodes[0]!.url, await seal(reshare(SESSION, 'replayed', 1), 1))).toMatchObject({ status: 409, body: { code: 'replay' } });
-      expect(await recorded('replayed')).toEqual([2]);
+      expect(await post(nodes[0]!.url, await seal(reshare(SESSION, 'mul/replayed', 1), 1))).toMatchObject({ status: 409, body: { code: 'replay' } });
+      expect(await recorded('mul/replayed')).toEqual([2]);
     });
 
     it('an unattested sender', async () => {
       const lonelyKey = (await attestPeer(lonely.url, { index: 1, total: N, roots: [root], expectedMeasurements: [lonely.measurement] })).publicKey;
-      const envelope = await sealNodeMessage({ message: reshare(SESSION, 'unattested', 1), to: 1, recipientKey: lonelyKey, signingKey: identity2.signingPrivateKey });
+      const envelope = await sealNodeMessage({ message: reshare(SESSION, 'mul/unattested', 1), to: 1, recipientKey: lonelyKey, signingKey: identity2.signingPrivateKey });
       expect(await post(lonely.url, envelope)).toMatchObject({ status: 403, body: { code: 'unattested_sender' } });
       const lonelyToken = (await readFile(join(lonely.stateDir, 'control-token'), 'utf8')).trim();
-      expect(await new NodeControlClient(lonely.url, lonelyToken, lonelyKey).mailbox(SESSION, 'unattested')).toEqual([]);
+      expect(await new NodeControlClient(lonely.url, lonelyToken, lonelyKey).mailbox(SESSION, 'mul/unattested')).toEqual([]);
     });
 
     it('a message for another session', async () => {
-      const envelope = await seal(reshare(OTHER_SESSION, 'other-session', 1), 1);
+      const envelope = await seal(reshare(OTHER_SESSION, 'mul/other-session', 1), 1);
       expect(await post(nodes[0]!.url, envelope)).toMatchObject({ status: 409, body: { code: 'unknown_session' } });
-      expect(await control.get(1)!.mailbox(OTHER_SESSION, 'other-session')).toEqual([]);
+      expect(await control.get(1)!.mailbox(OTHER_SESSION, 'mul/other-session')).toEqual([]);
     });
 
     it('a malformed or oversized body, and the control endpoints without the token', async () => {
@@ -230,5 +232,30 @@ describe('mpc compute nodes over HTTP', () => {
     await expect(verifyMpcNodeAttestation(enclaveDocument, { ...options, statement: { ...peer.statement, role: 'enclave' } })).rejects.toMatchObject({ code: 'role_mismatch' });
     // the node's own statement with another index is refused before the document is looked at
     await expect(verifyMpcNodeAttestation(enclaveDocument, { ...options, index: 2, statement: peer.statement })).rejects.toMatchObject({ code: 'index_mismatch' });
+  });
+
+  it('raw multiplication refuses a session of the runtime and ops outside mul/, and forgets a session on DELETE', async () => {
+    const node1 = control.get(1)!;
+    const token = (await readFile(join(nodes[0]!.stateDir, 'control-token'), 'utf8')).trim();
+    const runtimeSession = 'mps_cccccccccccccccccccccccccc';
+    const preprocess = await fetch(`${nodes[0]!.url}/control/preprocess`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sessionId: runtimeSession, prepId: 'prep-1', programId: RISK_ANALYZER_MPC_PROGRAM.id, threshold: T, totalParties: N }),
+    });
+    expect(preprocess.status).toBe(200);
+    const codec = createMpcCodec({ scale: 8, min: -100, max: 100 });
+    const [a] = shareVector(codec.encode([1, 2, 3]), { threshold: T, parties: N });
+    const multiply = (sessionId: string, op: string) => node1.multiply({ sessionId, op, a: a!, b: a!, timeoutMs: 2000 });
+    await expect(node1.openSession(runtimeSession, T)).rejects.toMatchObject({ code: 'forbidden', status: 403 });
+    await expect(multiply(runtimeSession, 'mul/x')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(node1.mailbox(runtimeSession, 'mul/x')).rejects.toMatchObject({ code: 'forbidden' });
+    // an op of the runtime's shape (a preprocessing's) is refused even in a raw session
+    await expect(multiply(SESSION, 'prep-1:triples')).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    await expect(node1.mailbox(SESSION, 'prep-1:triples')).rejects.toMatchObject({ code: 'invalid_request' });
+    // DELETE forgets a raw session (its threshold too): multiplying in it is refused
+    const forget = await fetch(`${nodes[0]!.url}/control/sessions/${SESSION}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    expect(forget.status).toBe(204);
+    await expect(multiply(SESSION, 'mul/after')).rejects.toMatchObject({ code: 'unknown_session' });
   });
 });

@@ -1,12 +1,16 @@
 // A compute node's HTTP face (node:http):
 //   GET  /attestation[?nonce=b64url]    a fresh document: public_key = HPKE key, user_data = SHA-256(JCS(statement))
 //   POST /mpc/messages                  one sealed, signed round message from an attested peer (wire.ts)
+//   POST /control/preprocess, GET /control/preprocessed?sessionId=, POST /control/runs, POST /control/steps,
+//   POST /control/check-bundle, DELETE /control/runs/:sessionId/:tag, DELETE /control/preps/:sessionId/:prepId,
+//   DELETE /control/sessions/:sessionId  the session runtime of docs/mpc.md (sessions.ts)        (bearer token)
+// Raw multiplication, for benchmarks and transport tests only (served with allowRawMultiply, --allow-raw-multiply;
+// never on a session the runtime serves, only ops `mul/…`, which no preprocessing or run uses):
 //   POST /control/sessions              { sessionId, threshold }: serve a session              (bearer token)
 //   POST /control/multiply              { sealed }: one GRR multiplication step, reply sealed   (bearer token)
 //   GET  /control/mailbox?sessionId&op  the senders recorded for (session, op)                  (bearer token)
-//   POST /control/preprocess, GET /control/preprocessed?sessionId=, POST /control/runs, POST /control/steps,
-//   DELETE /control/sessions/:sessionId  the session runtime of docs/mpc.md (sessions.ts)        (bearer token)
-// Refusals are { code, message } with a 4xx/5xx status; a body over maxBodyBytes is refused.
+// Refusals are { code, message } with a 4xx/5xx status; a body over maxBodyBytes is refused (a run's or a
+// bundle check's over RUN_BODY_FACTOR × maxBodyBytes: it carries every party's bundle).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { MPC_FIELD, fieldVectorFromBytes, fieldVectorToBytes, fromBase64Url, openEnvelope, parseStrictJson, sealEnvelope, toBase64Url, utf8Decode, utf8Encode } from '@tenzro/crypto';
@@ -15,8 +19,10 @@ import {
   Base64Url,
   MpcError,
   MpcOpId,
+  MpcCheckBundleRequest,
   MpcPartyIndex,
   MpcPreprocessRequest,
+  MpcRunTag,
   MpcStartRunRequest,
   MpcStepRequest,
   SessionId,
@@ -38,6 +44,10 @@ import { MPC_NODE_CONTROL_INFO, NodeEnvelope, openNodeMessage, verifyNodeEnvelop
 
 /** Default body limit: a mul-reshare of 2^20 elements with room to spare. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** POST /control/runs and /control/check-bundle accept this many times maxBodyBytes (every party's bundle). */
+export const RUN_BODY_FACTOR = 4;
+/** The op prefix of raw multiplications (no preprocessing or run op starts with it: tags have no `/`). */
+export const RAW_MULTIPLY_OP_PREFIX = 'mul/';
 const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
 export interface MpcNodeServerOptions {
@@ -56,6 +66,11 @@ export interface MpcNodeServerOptions {
   enclaveMeasurements?: readonly string[];
   /** Preprocessings and runs unused this long are dropped (default 1 h). */
   sessionTtlMs?: number;
+  /**
+   * Serve the raw multiplication routes (/control/sessions, /control/multiply, /control/mailbox): for
+   * benchmarks and transport tests only (default false: they answer 404 not_found).
+   */
+  allowRawMultiply?: boolean;
 }
 
 export interface MpcNodeServer {
@@ -122,6 +137,12 @@ function parseJson<T>(bytes: Uint8Array, schema: z.ZodType<T>, maxDepth = 8): T 
   return parsed.data;
 }
 
+function sessionIdOfPath(text: string): string {
+  const sessionId = SessionId.safeParse(text);
+  if (!sessionId.success) throw new NodeTransportError('invalid_request', 'not a session id (mps_…)');
+  return sessionId.data;
+}
+
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
@@ -129,6 +150,8 @@ function digest(text: string): Buffer {
 export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServer {
   const { index, total, identity, issuer, peers, controlToken } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const runBodyBytes = Math.min(maxBodyBytes * RUN_BODY_FACTOR, 2 ** 31 - 1);
+  const allowRawMultiply = options.allowRawMultiply === true;
   const mailbox = options.mailbox ?? new NodeMailbox();
   const statement = mpcNodeStatement({ index, total, signingKey: identity.signingPublicKey });
   const userData = mpcNodeUserData(statement);
@@ -144,7 +167,17 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
     roots: options.roots ?? [issuer.rootPem],
     enclaveMeasurements: (options.enclaveMeasurements ?? []).map((m) => m.toLowerCase()),
     ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}),
+    onForget: (sessionId) => thresholds.delete(sessionId),
   });
+
+  /** The raw routes: only when allowed, never on a session of the runtime, only `mul/…` ops. */
+  function rawAllowed(route: string): void {
+    if (!allowRawMultiply) throw new NodeTransportError('not_found', `no route ${route} (raw multiplication needs --allow-raw-multiply)`);
+  }
+  function rawSession(sessionId: string, op?: string): void {
+    if (runtime.knows(sessionId)) throw new NodeTransportError('forbidden', 'the session belongs to the session runtime: raw multiplication refuses it');
+    if (op !== undefined && !op.startsWith(RAW_MULTIPLY_OP_PREFIX)) throw new NodeTransportError('invalid_request', `a raw multiplication's op must start with ${RAW_MULTIPLY_OP_PREFIX}`);
+  }
 
   function authorize(req: IncomingMessage): void {
     const header = req.headers.authorization ?? '';
@@ -190,6 +223,7 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
     }
     const request = parseJson(plaintext, ControlMultiply);
     plaintext.fill(0);
+    rawSession(request.sessionId, request.op);
     const threshold = thresholds.get(request.sessionId);
     if (threshold === undefined || !mailbox.hasSession(request.sessionId)) throw new NodeTransportError('unknown_session', 'this node serves no such session');
     if (request.x !== index) throw new NodeTransportError('wrong_recipient', `the shares are node ${request.x}'s, this is node ${index}`);
@@ -227,20 +261,25 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
           await message(req);
           return send(res, 202, { accepted: true });
         case 'POST /control/sessions': {
+          rawAllowed(route);
           authorize(req);
           const { sessionId, threshold } = parseJson(await readBody(req, 4096), ControlSession);
+          rawSession(sessionId);
           createMpcNode({ sessionId, party: index, threshold, totalParties: total }); // refuses a bad configuration
           thresholds.set(sessionId, threshold);
           mailbox.openSession(sessionId);
           return send(res, 200, { sessionId, threshold, index, total });
         }
         case 'POST /control/multiply':
+          rawAllowed(route);
           authorize(req);
           return send(res, 200, await multiply(req));
         case 'GET /control/mailbox': {
+          rawAllowed(route);
           authorize(req);
           const sessionId = url.searchParams.get('sessionId') ?? '';
           const op = url.searchParams.get('op') ?? '';
+          rawSession(sessionId, op);
           return send(res, 200, { senders: mailbox.senders(sessionId, op) });
         }
         case 'POST /control/preprocess':
@@ -254,7 +293,10 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
         }
         case 'POST /control/runs':
           authorize(req);
-          return send(res, 200, await runtime.startRun(parseJson(await readBody(req, maxBodyBytes), MpcStartRunRequest, 16)));
+          return send(res, 200, await runtime.startRun(parseJson(await readBody(req, runBodyBytes), MpcStartRunRequest, 16)));
+        case 'POST /control/check-bundle':
+          authorize(req);
+          return send(res, 200, await runtime.checkBundle(parseJson(await readBody(req, runBodyBytes), MpcCheckBundleRequest, 16)));
         case 'POST /control/steps':
           authorize(req);
           return send(res, 200, await runtime.step(parseJson(await readBody(req, 4096), MpcStepRequest)));
@@ -262,9 +304,19 @@ export function createMpcNodeServer(options: MpcNodeServerOptions): MpcNodeServe
           const forget = /^DELETE \/control\/sessions\/([^/]+)$/.exec(route);
           if (forget) {
             authorize(req);
-            const sessionId = SessionId.safeParse(forget[1]);
-            if (!sessionId.success) throw new NodeTransportError('invalid_request', 'not a session id (mps_…)');
-            runtime.forget(sessionId.data);
+            runtime.forget(sessionIdOfPath(forget[1]!));
+            thresholds.delete(forget[1]!);
+            res.writeHead(204);
+            return void res.end();
+          }
+          const drop = /^DELETE \/control\/(runs|preps)\/([^/]+)\/([^/]+)$/.exec(route);
+          if (drop) {
+            authorize(req);
+            const sessionId = sessionIdOfPath(drop[2]!);
+            const tag = MpcRunTag.safeParse(drop[3]);
+            if (!tag.success) throw new NodeTransportError('invalid_request', 'not a run tag or prep id ([A-Za-z0-9._-], 1–72)');
+            if (drop[1] === 'runs') runtime.dropRun(sessionId, tag.data);
+            else runtime.dropPrep(sessionId, tag.data);
             res.writeHead(204);
             return void res.end();
           }
