@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { parseStrictJson } from '@tenzro/crypto';
 import type { Context } from './context.js';
 import { registerAuth } from './http/auth.js';
+import { registerEventRoutes } from './http/events.js';
 import { toErrorReply } from './http/errors.js';
 import { buildOpenApi } from './http/openapi.js';
 import { registerRoute, type AnyRouteSpec } from './http/route.js';
@@ -74,6 +75,8 @@ export function buildApp(ctx: Context): FastifyInstance {
       for (const route of scoped) registerRoute(scope, route);
     });
   }
+
+  registerEventRoutes(app, ctx);
 
   const document = buildOpenApi(routes, { title: 'Tenzro Multi-Party Inference API', version: API_VERSION });
   app.get('/openapi.json', { config: { auth: 'none' } }, async () => document);

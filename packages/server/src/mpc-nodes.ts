@@ -108,6 +108,7 @@ export interface MpcNodesOptions {
 export class MpcNodes {
   readonly #options: MpcNodesOptions;
   readonly #local = new Map<number, Promise<LocalFleet>>();
+  readonly #restarting = new Map<number, Promise<void>>();
   #closed = false;
 
   constructor(options: MpcNodesOptions) {
@@ -156,14 +157,47 @@ export class MpcNodes {
     }
   }
 
-  /** Before a run (development): restarts the local fleet's nodes that exited, keeping their keys. */
+  /**
+   * Before a run and before the preprocessing at session creation (development): restarts the local
+   * fleet's nodes that exited, keeping their keys. Never throws: a node that cannot restart (its port
+   * taken, …) is logged (code only) and stays down, and the caller goes on with the live nodes. Calls for
+   * one fleet are serialized (two restarts of one node would race for its port); none after `close`.
+   */
   async restartExited(total: number): Promise<void> {
-    if (this.mode() !== 'local') return;
+    if (this.mode() !== 'local' || this.#closed) return;
+    const previous = this.#restarting.get(total) ?? Promise.resolve();
+    const next = previous.then(() => this.#restartExited(total));
+    this.#restarting.set(total, next);
+    try {
+      await next;
+    } finally {
+      if (this.#restarting.get(total) === next) this.#restarting.delete(total);
+    }
+  }
+
+  async #restartExited(total: number): Promise<void> {
     const started = this.#local.get(total);
-    if (!started) return;
-    const fleet = await started;
+    if (!started || this.#closed) return;
+    let fleet: LocalFleet;
+    try {
+      fleet = await started;
+    } catch {
+      return; // a fleet that failed to start is started again by nodes()
+    }
     const before = new Map(fleet.nodes.map((n) => [n.index, n.pid]));
-    await fleet.restartExited();
+    try {
+      await fleet.restartExited();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      this.#options.logger.warn(
+        { total, code: typeof code === 'string' ? code : error instanceof Error ? error.name : 'error' },
+        'could not restart an exited mpc node; going on with the live nodes',
+      );
+    }
+    if (this.#closed) {
+      await fleet.stop().catch(() => undefined); // close() ran while nodes restarted: stop them too
+      return;
+    }
     const restarted = fleet.nodes.filter((n) => before.get(n.index) !== n.pid);
     if (restarted.length > 0) {
       for (const node of restarted) this.#logStarted(total, node);
@@ -186,11 +220,12 @@ export class MpcNodes {
     }
   }
 
-  /** Stops the local fleets. */
+  /** Stops the local fleets (also one still starting, and nodes a restart in flight brings back). */
   async close(): Promise<void> {
     this.#closed = true;
     const fleets = [...this.#local.values()];
     this.#local.clear();
+    await Promise.all([...this.#restarting.values()].map((p) => p.catch(() => undefined)));
     await Promise.all(
       fleets.map(async (started) => {
         try {

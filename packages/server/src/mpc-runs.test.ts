@@ -2,8 +2,28 @@
 // node processes and the real enclave. Two parties contribute real share bundles; the nodes run the
 // model's program (preprocessed at session creation) and the enclave reconstructs the outputs. With too
 // few live nodes the run fails with mpc_nodes_unavailable (retryable) and the session takes a new run,
-// which succeeds once the nodes are back (the fleet restarts exited nodes before each run).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// which succeeds once the nodes are back (the fleet restarts exited nodes before each run). A prep handed
+// to a run is spent even when that run fails and the nodes still list it; a node that cannot be restarted
+// does not stop a run that has enough live nodes.
+import { randomBytes, toBase64Url } from '@tenzro/crypto';
+import { listPreprocessed } from '@tenzro/mpc-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { preprocessingSettled } from './domain/mpc.js';
+
+// The nodes as the host lists them may still name a prep a run used (a node that sat the run out and
+// missed the coordinator's DELETE): `stale` adds such an entry to what the real nodes answer.
+const stale = vi.hoisted(() => ({ entry: undefined as { prepId: string; indices: number[] } | undefined }));
+vi.mock('@tenzro/mpc-node', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@tenzro/mpc-node')>();
+  return {
+    ...actual,
+    listPreprocessed: async (...args: Parameters<typeof actual.listPreprocessed>) => {
+      const held = await actual.listPreprocessed(...args);
+      if (stale.entry) held.set(stale.entry.prepId, stale.entry.indices);
+      return held;
+    },
+  };
+});
 import { consent, startTestServer, type DemoName, type TestServer } from './harness.fixture.js';
 import { createMpcSession, postShares, shareBundle, until, verifiedNodes } from './mpc.fixture.js';
 
@@ -89,5 +109,67 @@ describe('an mpc run', () => {
     expect(retry.status, JSON.stringify(retry.error)).toBe('completed');
     const [released] = await auditPayloads(session.id, 'result_released');
     expect(released.mpc.nodes.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('never hands a prep to a second run: one spent by a failed run is skipped even where the nodes still list it', async () => {
+    const session = await createMpcSession(t);
+    await contribute(session.id, ['bankA', 'bankB']);
+    await preprocessingSettled(t.server.ctx);
+    const ctx = t.server.ctx;
+    const nodes = [...(await ctx.mpc.nodes(3))];
+    const [created] = [...(await listPreprocessed(nodes, session.id)).keys()];
+    // The first run fails on the nodes: the session key it presents is not the attested one, so every node
+    // refuses the run before it takes the triples.
+    const call = ctx.enclave.call.bind(ctx.enclave);
+    const spy = vi.spyOn(ctx.enclave, 'call').mockImplementation((async (op: string, params: never) => {
+      const result = await call(op as never, params);
+      return op === 'attestSessionKey' ? { ...(result as object), publicKey: toBase64Url(randomBytes(32)) } : result;
+    }) as typeof ctx.enclave.call);
+    let failed: any;
+    try {
+      failed = await runOutcome(session.id, await startRun(session.id));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failed.status).toBe('failed');
+    expect(failed.error.code).toBe('mpc_run_failed');
+    const [runFailed] = await auditPayloads(session.id, 'run_failed');
+    expect(runFailed.mpc.prepId).toBe(created);
+    const spent = await ctx.db.selectFrom('mpc_preps_used').select(['prep_id', 'used_at']).where('session_id', '=', session.id).execute();
+    expect(spent).toEqual([{ prep_id: created, used_at: expect.any(String) }]);
+    // Every node is listed as still holding it: only the host's record keeps it out of the next run.
+    stale.entry = { prepId: created!, indices: [1, 2, 3] };
+    let retry: any;
+    try {
+      retry = await runOutcome(session.id, await startRun(session.id));
+    } finally {
+      stale.entry = undefined;
+    }
+    expect(retry.status, JSON.stringify(retry.error)).toBe('completed');
+    const [released] = await auditPayloads(session.id, 'result_released');
+    expect(released.mpc.prepId).not.toBe(created);
+    expect(released.mpc.preprocessed).toBe(true);
+    const used = await ctx.db.selectFrom('mpc_preps_used').select('prep_id').where('session_id', '=', session.id).execute();
+    expect(used.map((r) => r.prep_id).sort()).toEqual([created, released.mpc.prepId].sort());
+  });
+
+  it('goes on with the live nodes when restarting an exited node fails', async () => {
+    const session = await createMpcSession(t);
+    await contribute(session.id, ['bankA', 'bankB']);
+    await preprocessingSettled(t.server.ctx);
+    const fleet = (await t.server.ctx.mpc.localFleet(3))!;
+    fleet.kill(3, 'SIGKILL');
+    await fleet.exited(3);
+    const spy = vi.spyOn(fleet, 'restartExited').mockRejectedValue(Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }));
+    let run: any;
+    try {
+      run = await runOutcome(session.id, await startRun(session.id));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(run.status, JSON.stringify(run.error)).toBe('completed');
+    const [released] = await auditPayloads(session.id, 'result_released');
+    expect(released.mpc).toMatchObject({ nodes: [1, 2], down: [3] });
+    await t.server.ctx.mpc.restartExited(3); // back for whatever runs next
   });
 });

@@ -7,6 +7,7 @@ import {
   canonicalize,
   fieldVectorToBytes,
   fromBase64Url,
+  generateEncryptionKeyPair,
   randomBytes,
   sealEnvelope,
   toBase64Url,
@@ -36,8 +37,9 @@ export async function createMpcSession(t: TestServer, options: CreateOptions & {
   return createTestSession(t, { ...rest, dataPolicy: mpcPolicy(threshold, totalParties) });
 }
 
-export async function getNodes(t: TestServer, who: DemoName, sessionId: string, nonce?: string): Promise<LightMyRequestResponse> {
-  const query = nonce === undefined ? '' : `?nonce=${nonce}`;
+/** GET /mpc/nodes with `nonce` (default: a fresh 32-byte one; null: none). */
+export async function getNodes(t: TestServer, who: DemoName, sessionId: string, nonce: string | null = toBase64Url(randomBytes(32))): Promise<LightMyRequestResponse> {
+  const query = nonce === null ? '' : `?nonce=${nonce}`;
   return t.inject(who, { method: 'GET', url: `/v1/sessions/${sessionId}/mpc/nodes${query}` });
 }
 
@@ -68,7 +70,7 @@ export async function shareBundle(
   who: DemoName,
   sessionId: string,
   nodes: readonly VerifiedMpcNode[],
-  options: { threshold?: number; count?: number; partyId?: string } = {},
+  options: { threshold?: number; count?: number; partyId?: string; sealedToWrongKeyFor?: number } = {},
 ): Promise<MpcShareBundle> {
   const validated = getDataSchema('transaction_records_v1')!.validate(demoData(who, options.count ?? 30));
   if (!validated.ok) throw new Error('demo data does not validate');
@@ -90,7 +92,9 @@ export async function shareBundle(
       length: program.inputNames.length,
       share: toBase64Url(fieldVectorToBytes(share.vector)),
     };
-    const envelope = await sealEnvelope(node.publicKey, utf8Encode(canonicalize(plaintext)), { info: MPC_SHARE_INFO });
+    // sealedToWrongKeyFor: that node's envelope is sealed to another key (the bundle still names the node's).
+    const sealTo = node.index === options.sealedToWrongKeyFor ? (await generateEncryptionKeyPair()).publicKey : node.publicKey;
+    const envelope = await sealEnvelope(sealTo, utf8Encode(canonicalize(plaintext)), { info: MPC_SHARE_INFO });
     sealed.push({ index: node.index, publicKey: toBase64Url(node.publicKey), envelope: toBase64Url(envelope) });
   }
   const signer = t.credentials.parties.find((p) => p.tenantId === who)!;

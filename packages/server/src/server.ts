@@ -137,15 +137,23 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    await jobs.close();
-    await expiry.close();
-    await app.close();
-    await ctx.mpc.close(); // stopped nodes make a background preprocessing fail fast
-    await preprocessingSettled(ctx);
-    await enclave.close();
-    await database.close();
-    logKey.privateKey.destroy();
-    logger.flush?.();
+    try {
+      await jobs.close();
+      await expiry.close();
+      await app.close();
+    } finally {
+      // The compute node fleets are stopped whatever failed above (stopped nodes also make a background
+      // preprocessing fail fast).
+      try {
+        await ctx.mpc.close();
+      } finally {
+        await preprocessingSettled(ctx);
+        await enclave.close();
+        await database.close();
+        logKey.privateKey.destroy();
+        logger.flush?.();
+      }
+    }
   };
 
   try {

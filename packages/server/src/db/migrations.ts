@@ -258,6 +258,25 @@ function secureAggregation(): Migration {
   };
 }
 
+/**
+ * mpc (docs/mpc.md): every preprocessing (prep id) the host handed to a run, recorded before the run starts.
+ * A prep's Beaver triples serve one run: a node that sat out a run keeps the prep, so the host, not the
+ * nodes, remembers which preps are spent and never chooses one again.
+ */
+function mpcPrepsUsed(): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('mpc_preps_used')
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id'))
+        .addColumn('prep_id', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('mpc_preps_used_pk', ['session_id', 'prep_id'])
+        .execute();
+    },
+  };
+}
+
 /** The migrations of one dialect, in order of their names. */
 export function createMigrationProvider(dialect: DialectName): MigrationProvider {
   return {
@@ -267,6 +286,7 @@ export function createMigrationProvider(dialect: DialectName): MigrationProvider
         '0002_transparency_log': transparencyLog(dialect),
         '0003_run_timings': runTimings(),
         '0004_secure_aggregation': secureAggregation(),
+        '0005_mpc_preps_used': mpcPrepsUsed(),
       };
     },
   };

@@ -201,6 +201,13 @@ export interface SecAggUnmaskTable {
   deleted_at: string | null;
 }
 
+/** A preprocessing (prep id) of an mpc session handed to a run: spent, never chosen again. */
+export interface MpcPrepsUsedTable {
+  session_id: string;
+  prep_id: string;
+  used_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -217,4 +224,5 @@ export interface Database {
   secagg_rounds: SecAggRoundsTable;
   secagg_messages: SecAggMessagesTable;
   secagg_unmask: SecAggUnmaskTable;
+  mpc_preps_used: MpcPrepsUsedTable;
 }

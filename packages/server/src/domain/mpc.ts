@@ -21,14 +21,24 @@ import {
   type SessionTerms,
   type SubmissionResponse,
 } from '@tenzro/protocol';
-import { MpcCoordinatorError, fetchNodeAttestations, forgetSession, listPreprocessed, preprocessAcrossNodes, runMpcAcrossNodes, type CoordinatedNode } from '@tenzro/mpc-node';
+import {
+  MpcCoordinatorError,
+  checkBundleOnNodes,
+  fetchNodeAttestations,
+  forgetSession,
+  listPreprocessed,
+  preprocessAcrossNodes,
+  runMpcAcrossNodes,
+  type CoordinatedNode,
+} from '@tenzro/mpc-node';
 import { nowIso, type Context } from '../context.js';
 import type { RunsTable, SessionsTable, SubmissionsTable } from '../db/schema.js';
 import { fromZodError } from '../http/errors.js';
+import { insertPrepUsed, usedPreps } from '../repositories/mpc.js';
 import { actingParty, denyAndAudit, rosterRole, type Actor } from './access.js';
 import { loadCurrent } from './load.js';
 import { dataSchemasOf } from './models.js';
-import { receiveSubmission, type SubmissionRules } from './submissions.js';
+import { precheckSubmission, recordSubmission, type SubmissionGate, type SubmissionRules } from './submissions.js';
 
 /** A share bundle is small (one envelope of ~136 field elements per node): bounded before it is parsed. */
 export const MPC_SHARES_MAX_BYTES = 4 * 1024 * 1024;
@@ -71,9 +81,8 @@ function timeouts<K extends string>(ctx: Context, name: K): Partial<Record<K, nu
 // ---------------------------------------------------------------------------------------------------------
 // GET /v1/sessions/:id/mpc/nodes
 
-/** The nonce a party asks the nodes to bind: base64url of 16–64 bytes. */
-export function parseNonce(nonce: string | undefined): Uint8Array | undefined {
-  if (nonce === undefined) return undefined;
+/** The nonce a party asks the nodes to bind: base64url of 16–64 bytes (required). */
+export function parseNonce(nonce: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = fromBase64Url(nonce, 'nonce');
@@ -87,7 +96,7 @@ export function parseNonce(nonce: string | undefined): Uint8Array | undefined {
 }
 
 /** The session's compute nodes, every one freshly attested (nonce bound); fewer than all → 503. */
-export async function getMpcNodes(ctx: Context, actor: Actor, sessionId: string, nonce: string | undefined): Promise<MpcNodesResponse> {
+export async function getMpcNodes(ctx: Context, actor: Actor, sessionId: string, nonce: string): Promise<MpcNodesResponse> {
   const { terms } = await loadCurrent(ctx, actor, sessionId);
   requireMpc(terms, sessionId);
   const partyId = actingParty(actor, terms);
@@ -99,7 +108,7 @@ export async function getMpcNodes(ctx: Context, actor: Actor, sessionId: string,
   let attested: Awaited<ReturnType<typeof fetchNodeAttestations>>;
   try {
     const nodes = await ctx.mpc.nodes(totalParties);
-    attested = await fetchNodeAttestations([...nodes], { ...(nonceBytes ? { nonce: nonceBytes } : {}), ...timeouts(ctx, 'timeoutMs') });
+    attested = await fetchNodeAttestations([...nodes], { nonce: nonceBytes, ...timeouts(ctx, 'timeoutMs') });
   } catch (error) {
     throw coordinatorFailure(error);
   }
@@ -164,9 +173,13 @@ async function readBounded(source: Readable, maxBytes: number, idleTimeoutMs: nu
 }
 
 /**
- * A party's share bundle: read (bounded) and parsed before anything is stored, checked to name this
- * session and the acting party, then filed through the submission pipeline as the party's submission
- * (commitment = mpcShareBundleCommitment, scheme plain); the enclave checks the signature.
+ * A party's share bundle. The refusals that need no upload come first (role, status, method, a run in
+ * progress, an earlier submission: `precheckSubmission`); then, holding an upload slot, the bundle is
+ * read (bounded), parsed, checked to name this session and the acting party and a data schema the model
+ * takes, checked by the compute nodes (`checkBundleOnNodes`: a node that refuses it → 422
+ * mpc_share_refused naming the node and its code; a node that does not answer is skipped, it checks the
+ * bundle at run time) and stored. Then it is filed through the submission pipeline as the party's
+ * submission (commitment = mpcShareBundleCommitment, scheme plain); the enclave checks the signature.
  */
 export async function submitMpcShares(
   ctx: Context,
@@ -175,17 +188,29 @@ export async function submitMpcShares(
   contentLength: number | undefined,
   body: Readable,
 ): Promise<SubmissionResponse> {
-  const { terms } = await loadCurrent(ctx, actor, sessionId);
-  requireMpc(terms, sessionId);
-  const partyId = actingParty(actor, terms);
-  if (partyId === undefined || rosterRole(terms, partyId) !== 'participant') {
-    throw await denyAndAudit(ctx.db, actor, sessionId, partyId, mpcShareRules.action, nowIso(ctx));
-  }
+  const gate = await precheckSubmission(ctx, actor, sessionId, mpcShareRules.action, async ({ terms }) => requireMpc(terms, sessionId));
   const limit = Math.min(ctx.config.maxUploadBytes, MPC_SHARES_MAX_BYTES);
   if (contentLength !== undefined && contentLength > limit) {
     throw new TenzroError('payload_too_large', `the upload exceeds the limit of ${limit} bytes`);
   }
-  const bytes = await readBounded(body, limit, ctx.config.uploadIdleTimeoutMs);
+  const { meta, blob } = await ctx.uploads.run(async () => {
+    const bundle = parseBundle(await readBounded(body, limit, ctx.config.uploadIdleTimeoutMs), sessionId, gate.partyId);
+    const meta = {
+      dataSchema: bundle.body.dataSchema,
+      commitment: mpcShareBundleCommitment(bundle.parsed),
+      commitmentScheme: 'plain' as const,
+      contentLength: bundle.bytes.length,
+    };
+    await mpcShareRules.before(gate.loaded, gate.partyId, meta);
+    await checkOnNodes(ctx, gate, bundle.parsed);
+    const blob = await ctx.blobs.write(Readable.from([bundle.bytes]), { maxBytes: limit, idleTimeoutMs: ctx.config.uploadIdleTimeoutMs });
+    return { meta, blob };
+  });
+  return recordSubmission(ctx, actor, gate, meta, blob, mpcShareRules);
+}
+
+/** The uploaded bytes as a share bundle of this session and party (invalid_json / 400 / 422). */
+function parseBundle(bytes: Buffer, sessionId: string, partyId: string): { parsed: MpcShareBundle; body: MpcShareBundle['body']; bytes: Buffer } {
   if (bytes.length === 0) throw new TenzroError('invalid_request', 'the upload is empty');
   let json: unknown;
   try {
@@ -206,13 +231,34 @@ export async function submitMpcShares(
       details: [{ field: 'body.partyId', message: 'not the acting party' }],
     });
   }
-  const meta = {
-    dataSchema: bundle.body.dataSchema,
-    commitment: mpcShareBundleCommitment(bundle),
-    commitmentScheme: 'plain' as const,
-    contentLength: bytes.length,
-  };
-  return receiveSubmission(ctx, actor, sessionId, meta, Readable.from([bytes]), mpcShareRules);
+  return { parsed: bundle, body: bundle.body, bytes };
+}
+
+/**
+ * Each compute node opens and checks its envelope of the bundle (nothing is kept). A refusal → 422
+ * mpc_share_refused naming the node and its code (a bundle one node cannot open would fail every run);
+ * nodes that do not answer (or no fleet at all) are logged and skipped: they check at run time.
+ */
+async function checkOnNodes(ctx: Context, gate: SubmissionGate, bundle: MpcShareBundle): Promise<void> {
+  const { terms, row } = gate.loaded;
+  const sessionId = row.id;
+  const { totalParties } = mpcConfigOf(terms);
+  try {
+    const nodes = await ctx.mpc.nodes(totalParties);
+    const { unreachable } = await checkBundleOnNodes([...nodes], { sessionId, programId: programIdOf(terms), terms, bundle }, timeouts(ctx, 'timeoutMs'));
+    if (unreachable.length > 0) {
+      ctx.logger.warn({ sessionId, partyId: gate.partyId, unreachable: [...unreachable] }, 'compute nodes did not answer the share check; they check the bundle at run time');
+    }
+  } catch (error) {
+    if (error instanceof MpcCoordinatorError && error.code === 'mpc_share_refused') {
+      const node = error.node ?? 0;
+      const code = error.nodeCode ?? 'refused';
+      ctx.logger.warn({ sessionId, partyId: gate.partyId, node, code }, 'a compute node refused a share bundle');
+      throw new TenzroError('mpc_share_refused', `compute node ${node} refused the share bundle (${code})`);
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    ctx.logger.warn({ sessionId, partyId: gate.partyId, code: typeof code === 'string' ? code : 'error' }, 'the compute nodes could not check the share bundle; they check it at run time');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -247,8 +293,18 @@ export function startPreprocessing(ctx: Context, sessionId: string, terms: Sessi
   const prepId = newPrepId();
   const task = (async () => {
     try {
+      await ctx.mpc.restartExited(totalParties); // as before a run: a dev node that exited comes back first
       const nodes = await ctx.mpc.nodes(totalParties);
-      await preprocessAcrossNodes({ nodes: [...nodes], sessionId, prepId, programId: programIdOf(terms), threshold, totalParties, ...timeouts(ctx, 'stepTimeoutMs') });
+      await preprocessAcrossNodes({
+        nodes: [...nodes],
+        sessionId,
+        prepId,
+        programId: programIdOf(terms),
+        threshold,
+        totalParties,
+        expiresAt: terms.expiresAt,
+        ...timeouts(ctx, 'stepTimeoutMs'),
+      });
       ctx.logger.info({ sessionId, prepId }, 'mpc preprocessing done');
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
@@ -315,16 +371,28 @@ export async function mpcPhase(
   const bundles = await Promise.all(submissions.map((s) => readBundle(ctx, s)));
 
   try {
-    await ctx.mpc.restartExited(totalParties);
+    await ctx.mpc.restartExited(totalParties); // never throws: a node that cannot restart is down for this run
     const nodes: CoordinatedNode[] = [...(await ctx.mpc.nodes(totalParties))];
     await pendingOf(ctx).get(sessionId); // a preprocessing still running since creation
     const held = await listPreprocessed(nodes, sessionId, timeouts(ctx, 'timeoutMs'));
-    const usable = [...held.entries()].filter(([, indices]) => indices.length >= threshold).map(([prepId]) => prepId).sort();
+    // A prep handed to an earlier run is spent even where a node that sat that run out still lists it.
+    const spent = await usedPreps(ctx.db, sessionId);
+    const usable = [...held.entries()]
+      .filter(([prepId, indices]) => !spent.has(prepId) && indices.length >= threshold)
+      .map(([prepId]) => prepId)
+      .sort();
     let prepId = usable[0];
     if (prepId === undefined) {
       prepId = newPrepId();
       audit.preprocessed = true;
-      await preprocessAcrossNodes({ nodes, sessionId, prepId, programId, threshold, totalParties, ...timeouts(ctx, 'stepTimeoutMs') });
+      await preprocessAcrossNodes({ nodes, sessionId, prepId, programId, threshold, totalParties, expiresAt: terms.expiresAt, ...timeouts(ctx, 'stepTimeoutMs') });
+    }
+    // Recorded before the run starts (durably): whatever becomes of the run, its triples are never used again.
+    try {
+      await insertPrepUsed(ctx.db, sessionId, prepId, nowIso(ctx));
+    } catch (error) {
+      if (!ctx.dialect.isUniqueViolation(error)) throw error;
+      throw new TenzroError('mpc_run_failed', `preprocessing ${prepId} was taken by another run; run again`, { cause: error });
     }
     audit.prepId = prepId;
     const result = await runMpcAcrossNodes({

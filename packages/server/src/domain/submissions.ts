@@ -7,6 +7,8 @@
  * One pipeline (`receiveSubmission`) serves POST /data and POST /secagg/masked-input (a masked input is a
  * normal submission filed under `tenzro.secagg.masked-input/v1`); `SubmissionRules` carry what differs: the
  * checks before the upload, the checks again in the recording transaction, and what follows the record.
+ * POST /mpc/shares uses its two halves (`precheckSubmission` before reading the bundle, `recordSubmission`
+ * once it is checked and stored).
  */
 import {
   TenzroError,
@@ -85,6 +87,42 @@ export async function submitData(
   return receiveSubmission(ctx, actor, sessionId, meta, body, plainDataRules);
 }
 
+/** Who may submit, established before any byte of the upload is read (`precheckSubmission`). */
+export interface SubmissionGate {
+  loaded: LoadedSession;
+  partyId: string;
+  /** The session's sealed key (the enclave verifies the submission with it). */
+  sealedKey: string;
+}
+
+/**
+ * The refusals that need no upload, in the pipeline's order: role (participants only; refusals audited),
+ * status, `before` (the route's own: method, data schema), a run queued or running, an earlier
+ * submission of the party, a destroyed session key. Every upload route runs them before it reads a byte.
+ */
+export async function precheckSubmission(
+  ctx: Context,
+  actor: Actor,
+  sessionId: string,
+  action: string,
+  before?: (loaded: LoadedSession, partyId: string) => Promise<void>,
+): Promise<SubmissionGate> {
+  const loaded = await loadCurrent(ctx, actor, sessionId);
+  const { row, terms } = loaded;
+  const partyId = actingParty(actor, terms);
+  if (partyId === undefined || rosterRole(terms, partyId) !== 'participant') {
+    throw await denyAndAudit(ctx.db, actor, sessionId, partyId, action, nowIso(ctx));
+  }
+  assertCan('submit', row.status as SessionStatus);
+  await before?.(loaded, partyId);
+  if (await activeRun(ctx.db, sessionId)) throw new TenzroError('run_in_progress', 'a run is queued or running for this session');
+  if (await findSubmission(ctx.db, sessionId, partyId)) {
+    throw new TenzroError('already_submitted', `${partyId} has already submitted data to this session`);
+  }
+  if (row.sealed_key === null) throw new TenzroError('data_deleted', 'the session key has been destroyed');
+  return { loaded, partyId, sealedKey: row.sealed_key };
+}
+
 /** The one submission pipeline: checks, streamed blob, enclave verification, one recording transaction. */
 export async function receiveSubmission(
   ctx: Context,
@@ -94,27 +132,32 @@ export async function receiveSubmission(
   body: Readable,
   rules: SubmissionRules,
 ): Promise<SubmissionResponse> {
-  const loaded = await loadCurrent(ctx, actor, sessionId);
-  const { row, terms } = loaded;
-  const partyId = actingParty(actor, terms);
-  if (partyId === undefined || rosterRole(terms, partyId) !== 'participant') {
-    throw await denyAndAudit(ctx.db, actor, sessionId, partyId, rules.action, nowIso(ctx));
-  }
-  assertCan('submit', row.status as SessionStatus);
-  await rules.before(loaded, partyId, meta);
-  if (await activeRun(ctx.db, sessionId)) throw new TenzroError('run_in_progress', 'a run is queued or running for this session');
-  if (await findSubmission(ctx.db, sessionId, partyId)) {
-    throw new TenzroError('already_submitted', `${partyId} has already submitted data to this session`);
-  }
+  const gate = await precheckSubmission(ctx, actor, sessionId, rules.action, (loaded, partyId) => rules.before(loaded, partyId, meta));
   if (meta.contentLength !== undefined && meta.contentLength > ctx.config.maxUploadBytes) {
     throw new TenzroError('payload_too_large', `the upload exceeds the limit of ${ctx.config.maxUploadBytes} bytes`);
   }
-  if (row.sealed_key === null) throw new TenzroError('data_deleted', 'the session key has been destroyed');
-  const sealedKey = row.sealed_key;
-
   const blob = await ctx.uploads.run(() =>
     ctx.blobs.write(body, { maxBytes: ctx.config.maxUploadBytes, idleTimeoutMs: ctx.config.uploadIdleTimeoutMs }),
   );
+  return recordSubmission(ctx, actor, gate, meta, blob, rules);
+}
+
+/**
+ * The pipeline after the upload: the stored blob verified by the enclave, then the submission, the new
+ * status and the audit entry in one transaction (status and runs checked again). A blob left unrecorded
+ * is removed.
+ */
+export async function recordSubmission(
+  ctx: Context,
+  actor: Actor,
+  gate: SubmissionGate,
+  meta: SubmissionMeta,
+  blob: { hash: string; size: number },
+  rules: SubmissionRules,
+): Promise<SubmissionResponse> {
+  const { partyId, sealedKey } = gate;
+  const { terms } = gate.loaded;
+  const sessionId = gate.loaded.row.id;
   let committed = false;
   try {
     if (blob.size === 0) throw new TenzroError('invalid_request', 'the upload is empty');

@@ -90,6 +90,26 @@ export function buildOpenApi(routes: readonly AnyRouteSpec[], info: OpenApiInfo)
     const path = openApiPath(route.url);
     paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation };
   }
+  // The live event streams (http/events.ts) are plain Fastify routes, not route specs: described here.
+  const eventStream = (operationId: string, summary: string, withSession: boolean) => ({
+    get: {
+      operationId,
+      summary,
+      ...(withSession ? { parameters: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } }] } : {}),
+      responses: {
+        200: {
+          description: 'text/event-stream of `session.updated` events ({ type, sessionId, status, at }), the current state first; `: keep-alive` every 15 s',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        },
+        400: { description: 'invalid_request' },
+        401: { description: 'unauthorized' },
+        404: { description: 'not_found' },
+        429: { description: 'rate_limited (too many open streams)' },
+      },
+    },
+  });
+  paths['/v1/sessions/{sessionId}/events'] = eventStream('watchSession', 'Live changes of one session (server-sent events)', true);
+  paths['/v1/events'] = eventStream('watchSessions', 'Live changes of every session the caller sees (server-sent events)', false);
   paths['/openapi.json'] = {
     get: {
       operationId: 'openApi',

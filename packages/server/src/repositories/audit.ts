@@ -13,6 +13,7 @@ import type { Selectable } from 'kysely';
 import type { AuditEventsTable } from '../db/schema.js';
 import type { Executor } from './executor.js';
 import { insertMerkleNodes, logSize, merkleNodeReader, nextSessionSeq } from './log.js';
+import { notifySessionChanged } from '../session-changes.js';
 
 export type AuditEventType = AuditEventKind;
 
@@ -69,6 +70,7 @@ async function appendInTransaction(trx: Executor, entry: AuditEntry): Promise<Au
     })
     .execute();
   await insertMerkleNodes(trx, nodes);
+  if (entry.sessionId !== null) notifySessionChanged(entry.sessionId);
   return event;
 }
 

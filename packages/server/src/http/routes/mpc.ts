@@ -1,8 +1,8 @@
 /**
  * mpc routes (docs/mpc.md), under /v1/sessions/:sessionId/mpc, roster parties only: the session's compute
  * nodes, freshly attested (a party verifies every one before it seals shares to them), and a
- * participant's share bundle (JSON, read raw so its bytes count against the upload limit, filed as the
- * party's submission). Another method's session: 409 not_mpc_session.
+ * participant's share bundle (JSON, read raw so its bytes count against the upload limit, checked by the
+ * compute nodes, filed as the party's submission). Another method's session: 409 not_mpc_session.
  */
 import { MpcNodesQuery, MpcNodesResponse, SessionIdParams, SubmissionResponse, TenzroError } from '@tenzro/protocol';
 import { z } from 'zod';
@@ -29,7 +29,7 @@ export function mpcRoutes(ctx: Context): AnyRouteSpec[] {
       params: SessionIdParams,
       query: MpcNodesQuery,
       responses: { 200: MpcNodesResponse },
-      errors: ['not_found', 'forbidden', 'not_mpc_session', 'mpc_nodes_unavailable'],
+      errors: ['invalid_request', 'not_found', 'forbidden', 'not_mpc_session', 'mpc_nodes_unavailable'],
       handle: async ({ actor, params, query }) => ({ status: 200, body: await getMpcNodes(ctx, actor, params.sessionId, query.nonce) }),
     }),
     defineRoute({
@@ -43,6 +43,7 @@ export function mpcRoutes(ctx: Context): AnyRouteSpec[] {
       body: { kind: 'stream', contentType: 'application/json' },
       responses: { 201: SubmissionResponse },
       errors: [
+        'invalid_request',
         'not_found',
         'forbidden',
         'invalid_json',
@@ -54,6 +55,7 @@ export function mpcRoutes(ctx: Context): AnyRouteSpec[] {
         'session_cancelled',
         'unknown_schema',
         'submission_rejected',
+        'mpc_share_refused',
         'payload_too_large',
         'unsupported_media_type',
         'rate_limited',

@@ -1,0 +1,113 @@
+/**
+ * Live session events over server-sent events (protocol events.ts): `GET /v1/sessions/:id/events` and
+ * `GET /v1/events`. A stream starts with the current state, then sends one `session.updated` per change
+ * the caller may see (coalesced over a short window, reread through the same access checks as GET
+ * /v1/sessions/:id, so a stream never tells more than the API would), and a keep-alive comment every 15 s.
+ * Events carry a session id and status only. Streams are bounded in number and end when the server closes.
+ */
+import { SESSION_EVENT_TYPE, SessionIdParams, TenzroError, formatServerSentEvent, type SessionEvent } from '@tenzro/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import type { Actor } from '../domain/access.js';
+import { getSession, listSessions } from '../domain/sessions.js';
+import { onSessionChanged } from '../session-changes.js';
+
+const KEEP_ALIVE_MS = 15_000;
+/** A change is reread after this window, so a burst (submission + status) becomes one event. */
+const COALESCE_MS = 50;
+/** A reread that sees no difference is tried once more after this (the writer's transaction may not have committed yet). */
+const RECHECK_MS = 500;
+export const MAX_EVENT_STREAMS = 1000;
+
+interface Stream {
+  close(): void;
+}
+
+export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
+  const open = new Set<Stream>();
+  app.addHook('onClose', async () => {
+    for (const stream of [...open]) stream.close();
+  });
+
+  const start = (request: FastifyRequest, reply: FastifyReply, initial: SessionEvent[], reread: (sessionId: string) => Promise<SessionEvent | undefined>, wants: (sessionId: string) => boolean): void => {
+    if (open.size >= MAX_EVENT_STREAMS) throw new TenzroError('rate_limited', 'too many open event streams; try again later');
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let id = 0;
+    let closed = false;
+    const send = (event: SessionEvent): void => {
+      if (!closed) raw.write(formatServerSentEvent(event, ++id));
+    };
+    const pending = new Map<string, NodeJS.Timeout>();
+    const check = async (sessionId: string, again: boolean): Promise<void> => {
+      pending.delete(sessionId);
+      if (closed) return;
+      let event: SessionEvent | undefined;
+      try {
+        event = await reread(sessionId);
+      } catch {
+        return; // no longer visible (or gone): say nothing
+      }
+      if (event === undefined || closed) return;
+      send(event);
+      if (again) pending.set(sessionId, setTimeout(() => void check(sessionId, false), RECHECK_MS));
+    };
+    const unsubscribe = onSessionChanged((sessionId) => {
+      if (closed || !wants(sessionId)) return;
+      clearTimeout(pending.get(sessionId));
+      pending.set(sessionId, setTimeout(() => void check(sessionId, true), COALESCE_MS));
+    });
+    const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    const stream: Stream = {
+      close() {
+        if (closed) return;
+        closed = true;
+        unsubscribe();
+        clearInterval(keepAlive);
+        for (const timer of pending.values()) clearTimeout(timer);
+        open.delete(stream);
+        raw.end();
+      },
+    };
+    open.add(stream);
+    request.raw.on('close', () => stream.close());
+    raw.on('error', () => stream.close());
+    for (const event of initial) send(event);
+  };
+
+  const eventOf = (sessionId: string, status: string): SessionEvent => ({ type: SESSION_EVENT_TYPE, sessionId, status: status as SessionEvent['status'], at: new Date(ctx.clock().getTime()).toISOString() });
+  const actorOf = (request: FastifyRequest): Actor => (request as FastifyRequest & { actor: Actor }).actor;
+
+  app.get('/v1/sessions/:sessionId/events', { config: { auth: 'tenant' } }, async (request, reply) => {
+    const params = SessionIdParams.safeParse(request.params);
+    if (!params.success) throw new TenzroError('invalid_request', 'sessionId must be a session id (mps_…)');
+    const actor = actorOf(request);
+    const { sessionId } = params.data;
+    const session = await getSession(ctx, actor, sessionId); // refusals (not_found, …) before the stream starts
+    start(
+      request,
+      reply,
+      [eventOf(session.id, session.status)],
+      async (id) => eventOf(id, (await getSession(ctx, actor, id)).status),
+      (id) => id === sessionId,
+    );
+  });
+
+  app.get('/v1/events', { config: { auth: 'tenant' } }, async (request, reply) => {
+    const actor = actorOf(request);
+    const sessions = await listSessions(ctx, actor);
+    start(
+      request,
+      reply,
+      sessions.map((s) => eventOf(s.id, s.status)),
+      async (id) => eventOf(id, (await getSession(ctx, actor, id)).status),
+      () => true,
+    );
+  });
+}
