@@ -14,6 +14,7 @@ import {
   seededRng,
   type DemoData,
   type ModelOutput,
+  type FederatedPrivacyReport,
   type FederatedRunInput,
   type Partition,
   type TransactionRecord,
@@ -207,10 +208,10 @@ function buildFixture(): Fixture {
 
 describe('hand-built fixture (independent of the demo generator)', () => {
   const fx = buildFixture();
-  let joint: ModelOutput;
+  let joint: ModelOutput<FederatedPrivacyReport>;
   let jointFlags: Set<string>;
   beforeAll(async () => {
-    joint = await model.run(input(fx.partitions()));
+    joint = (await model.run(input(fx.partitions()))) as ModelOutput<FederatedPrivacyReport>;
     jointFlags = flaggedTransactionIds(joint);
   });
 

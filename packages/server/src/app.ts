@@ -8,6 +8,7 @@ import { parseStrictJson } from '@tenzro/crypto';
 import type { Context } from './context.js';
 import { registerAuth } from './http/auth.js';
 import { registerEventRoutes } from './http/events.js';
+import { defaultConsoleDir, registerConsole } from './http/console.js';
 import { toErrorReply } from './http/errors.js';
 import { buildOpenApi } from './http/openapi.js';
 import { registerRoute, type AnyRouteSpec } from './http/route.js';
@@ -77,6 +78,7 @@ export function buildApp(ctx: Context): FastifyInstance {
   }
 
   registerEventRoutes(app, ctx);
+  registerConsole(app, ctx.config.consoleDir ?? defaultConsoleDir());
 
   const document = buildOpenApi(routes, { title: 'Tenzro Multi-Party Inference API', version: API_VERSION });
   app.get('/openapi.json', { config: { auth: 'none' } }, async () => document);

@@ -42,6 +42,8 @@ export interface ServerConfig {
    * round of a preprocessing or a run) before counting it down; unset: the coordinator's default (30 s).
    */
   mpcStepTimeoutMs: number | undefined;
+  /** TENZRO_CONSOLE_DIR: the built web console served at `/` (default apps/console/dist; absent: not served). */
+  consoleDir: string | undefined;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel: env.TENZRO_LOG_LEVEL || 'info',
     secAggStageTimeoutMs: integer(env, 'TENZRO_SECAGG_STAGE_TIMEOUT_MS', DEFAULT_SECAGG_STAGE_TIMEOUT_MS, 100, 86_400_000),
     mpcNodesFile: env.TENZRO_MPC_NODES ? resolve(env.TENZRO_MPC_NODES) : undefined,
+    consoleDir: env.TENZRO_CONSOLE_DIR || undefined,
     mpcStepTimeoutMs: env.TENZRO_MPC_STEP_TIMEOUT_MS ? integer(env, 'TENZRO_MPC_STEP_TIMEOUT_MS', 30_000, 100, 600_000) : undefined,
   };
 }
