@@ -6,12 +6,22 @@
  * contribute a records file (encrypted in the page), consent, and bank A runs; all three read the result
  * and see the verification panel pass. The regulator has no contribute control and a direct upload is
  * refused; a context whose pinned measurement is wrong sees the key's verification fail and cannot upload.
- * Every page's console errors and uncaught errors fail the test. Screenshots: test-artifacts/console/.
+ * The real tampering case, by Playwright route interception in one context each: bank B's session-key reply
+ * gets one byte of its attestation's COSE signature flipped (the document is checked in Node to fail with
+ * `signature_invalid`); the console shows the failed check, keeps the upload disabled (and its submit
+ * handler refuses), no data request leaves the page and the server records no submission from bank B. In a
+ * second bank A context, the result reply's attestation is tampered the same way and the result panel shows
+ * the failed verification and not the result. Every page's console errors and uncaught errors fail the test
+ * (none is expected: the console reports failures in the page, never with console.error).
+ * Screenshots: test-artifacts/console/.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import { equalBytes, fromBase64Url, parseCoseSign1, toBase64Url } from '@tenzro/crypto';
+import { verifyAttestation } from '@tenzro/platform';
+import { parseAttestationDocument } from '@tenzro/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_MISSING, chromiumAvailable, consoleOrigin, launchBrowser, watchPage } from '../support/browser.js';
 import { demoPartitions, devParties, http, sdkFor, REGULATOR } from '../support/flow.js';
@@ -21,6 +31,42 @@ const ARTIFACTS = join(repoRoot, 'test-artifacts', 'console');
 const BANK_A = 'party::bankA::treasury';
 const BANK_B = 'party::bankB::treasury';
 const STEP_TIMEOUT = 30_000;
+/** What the SDK's verifier says about a document whose COSE signature has a flipped byte. */
+const SIGNATURE_INVALID_MESSAGE = 'attestation document signature does not verify under its certificate';
+
+/** The attestation document (base64url COSE_Sign1) with one byte of its signature flipped. */
+function flipSignatureByte(document: string): string {
+  const bytes = fromBase64Url(document, 'attestation');
+  const { signature } = parseCoseSign1(bytes);
+  const at = bytes.length - signature.length;
+  // The signature is the message's last element: its bytes end the document.
+  if (signature.length === 0 || !equalBytes(bytes.subarray(at), signature)) throw new Error('the COSE signature does not end the document');
+  const tampered = bytes.slice();
+  tampered[at + 10] ^= 0x01;
+  return toBase64Url(tampered);
+}
+
+/**
+ * Intercepts GET `path` in `page` and hands the page the real reply with its `attestation` tampered by
+ * `flipSignatureByte`; the originals and the tampered documents are collected.
+ */
+async function tamperAttestationReplies(page: Page, path: string): Promise<{ original: string[]; tampered: string[] }> {
+  const seen = { original: [] as string[], tampered: [] as string[] };
+  await page.route(
+    (url) => url.pathname === path,
+    async (route: Route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      const response = await route.fetch();
+      const json = (await response.json()) as { attestation?: unknown };
+      if (!response.ok() || typeof json.attestation !== 'string') return route.fulfill({ response });
+      const tampered = flipSignatureByte(json.attestation);
+      seen.original.push(json.attestation);
+      seen.tampered.push(tampered);
+      await route.fulfill({ response, json: { ...json, attestation: tampered } });
+    },
+  );
+  return seen;
+}
 
 const available = chromiumAvailable();
 if (!available) console.log(`[console e2e] SKIPPED: ${CHROMIUM_MISSING}`);
@@ -129,7 +175,24 @@ describe.skipIf(!available)('console end to end in headless Chromium (issue 6)',
     expect(await panel.getByTestId('verify-consents').textContent()).toMatch(/^Passed/);
   }
 
-  it('two banks and a regulator do the whole flow; a wrong pinned measurement blocks the upload', async () => {
+  /**
+   * In Node, under the console's trust settings and at the document's own timestamp: the original document
+   * verifies and the tampered one fails with `signature_invalid` (the code behind the message the page shows).
+   */
+  async function expectSignatureInvalid(seen: { original: string[]; tampered: string[] }): Promise<void> {
+    expect(seen.tampered.length).toBeGreaterThan(0);
+    const original = seen.original[0]!;
+    const now = new Date(parseAttestationDocument(fromBase64Url(original, 'attestation')).timestamp);
+    const trust = { roots: [server.credentials().attestation.rootPem], expectedMeasurements: [server.credentials().attestation.measurement], now };
+    await verifyAttestation(original, trust);
+    await expect(verifyAttestation(seen.tampered[0]!, trust)).rejects.toMatchObject({
+      name: 'AttestationError',
+      code: 'signature_invalid',
+      message: SIGNATURE_INVALID_MESSAGE,
+    });
+  }
+
+  it('two banks and a regulator do the whole flow; a wrong pinned measurement or a tampered attestation blocks the upload', async () => {
     const parties = devParties(server);
     const bankA = parties.bankA!;
     const bankB = parties.bankB!;
@@ -164,7 +227,33 @@ describe.skipIf(!available)('console end to end in headless Chromium (issue 6)',
     expect(await tampered.getByRole('button', { name: 'Encrypt and upload' }).isDisabled()).toBe(true);
     await tampered.getByLabel('Records file (JSON array)').setInputFiles(join(files, 'bankB-records.json'));
     expect(await tampered.getByRole('button', { name: 'Encrypt and upload' }).isDisabled()).toBe(true);
-    await screenshot(tampered, 'tampered-attestation-blocks-upload');
+    await screenshot(tampered, 'wrong-measurement-blocks-upload');
+    expect((await http(server, bankB, 'GET', `/v1/sessions/${sessionId}/status`)).body.dataSubmittedBy).toEqual([]);
+
+    // The real case: bank B's session-key reply reaches the page with one byte of its attestation's COSE
+    // signature flipped. The check fails (signature_invalid), the upload stays blocked, nothing is sent.
+    const forged = await openConsole('bankB-tampered-key');
+    const forgedKeys = await tamperAttestationReplies(forged, `/v1/sessions/${sessionId}/key`);
+    const dataRequests: string[] = [];
+    forged.on('request', (request) => {
+      if (request.method() !== 'GET' && /\/v1\/sessions\/[^/]+\/data/.test(new URL(request.url()).pathname)) dataRequests.push(request.url());
+    });
+    await signIn(forged, bankB);
+    await joinByCode(forged, joinCode);
+    const keyCheck = forged.getByTestId('key-attestation');
+    await keyCheck.filter({ hasText: 'Verification failed' }).waitFor();
+    expect(await keyCheck.textContent()).toContain('Upload is blocked');
+    expect(await keyCheck.locator('.console-detail').textContent()).toBe(SIGNATURE_INVALID_MESSAGE);
+    await expectSignatureInvalid(forgedKeys);
+    const upload = forged.getByRole('button', { name: 'Encrypt and upload' });
+    expect(await upload.isDisabled()).toBe(true);
+    await forged.getByLabel('Records file (JSON array)').setInputFiles(join(files, 'bankB-records.json'));
+    expect(await upload.isDisabled()).toBe(true);
+    // Submitting the form anyway (past the disabled button) is refused by the console itself.
+    await forged.getByRole('form', { name: 'Contribute records' }).evaluate((form) => (form as HTMLFormElement).requestSubmit());
+    await forged.getByRole('form', { name: 'Contribute records' }).getByRole('alert').filter({ hasText: 'The enclave is not verified: nothing is uploaded.' }).waitFor();
+    await screenshot(forged, 'tampered-key-attestation-blocks-upload');
+    expect(dataRequests).toEqual([]);
     expect((await http(server, bankB, 'GET', `/v1/sessions/${sessionId}/status`)).body.dataSubmittedBy).toEqual([]);
 
     // Bank B and the regulator join by code.
@@ -220,8 +309,27 @@ describe.skipIf(!available)('console end to end in headless Chromium (issue 6)',
     }
     // The tampered context cannot open the result either: its verification panel fails.
     await tampered.getByTestId('verification-panel').filter({ hasText: 'Verification failed' }).waitFor({ timeout: 60_000 });
-    await screenshot(tampered, 'tampered-result-verification-failed');
+    await screenshot(tampered, 'wrong-measurement-result-verification-failed');
+
+    // A bank A context whose result reply carries a tampered attestation: the result is not accepted.
+    const forgedResult = await openConsole('bankA-tampered-result');
+    const forgedReports = await tamperAttestationReplies(forgedResult, `/v1/sessions/${sessionId}/result`);
+    await signIn(forgedResult, bankA);
+    await joinByCode(forgedResult, joinCode);
+    const resultPanel = forgedResult.getByTestId('verification-panel');
+    await resultPanel.filter({ hasText: 'Verification failed' }).waitFor({ timeout: 60_000 });
+    expect(await resultPanel.getAttribute('data-verdict')).toBe('failed');
+    expect(await resultPanel.textContent()).toContain('the result was not accepted');
+    expect(await resultPanel.locator('.console-detail').textContent()).toBe(SIGNATURE_INVALID_MESSAGE);
+    expect(await forgedResult.getByTestId('result-content').count()).toBe(0);
+    await expectSignatureInvalid(forgedReports);
+    // Verifying again fetches the reply again: still tampered, still failed.
+    const before = forgedReports.tampered.length;
+    await forgedResult.getByRole('button', { name: 'Verify again' }).click();
+    await expect.poll(() => forgedReports.tampered.length).toBeGreaterThan(before);
+    await resultPanel.filter({ hasText: SIGNATURE_INVALID_MESSAGE }).waitFor();
+    await screenshot(forgedResult, 'tampered-result-attestation-verification-failed');
 
     expect(problems, problems.join('\n')).toEqual([]);
-  }, 150_000);
+  }, 240_000);
 });
