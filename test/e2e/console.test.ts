@@ -224,6 +224,7 @@ describe.skipIf(!available)('console end to end in headless Chromium (issue 6)',
     const failed = tampered.getByTestId('key-attestation');
     await failed.filter({ hasText: 'Verification failed' }).waitFor();
     expect(await failed.textContent()).toContain('Upload is blocked');
+    expect(await failed.getAttribute('data-code')).toBe('measurement_mismatch');
     expect(await tampered.getByRole('button', { name: 'Encrypt and upload' }).isDisabled()).toBe(true);
     await tampered.getByLabel('Records file (JSON array)').setInputFiles(join(files, 'bankB-records.json'));
     expect(await tampered.getByRole('button', { name: 'Encrypt and upload' }).isDisabled()).toBe(true);
@@ -243,7 +244,8 @@ describe.skipIf(!available)('console end to end in headless Chromium (issue 6)',
     const keyCheck = forged.getByTestId('key-attestation');
     await keyCheck.filter({ hasText: 'Verification failed' }).waitFor();
     expect(await keyCheck.textContent()).toContain('Upload is blocked');
-    expect(await keyCheck.locator('.console-detail').textContent()).toBe(SIGNATURE_INVALID_MESSAGE);
+    expect(await keyCheck.locator('.console-detail').textContent()).toBe(`${SIGNATURE_INVALID_MESSAGE} (signature_invalid)`);
+    expect(await keyCheck.getAttribute('data-code')).toBe('signature_invalid');
     await expectSignatureInvalid(forgedKeys);
     const upload = forged.getByRole('button', { name: 'Encrypt and upload' });
     expect(await upload.isDisabled()).toBe(true);
@@ -320,7 +322,8 @@ describe.skipIf(!available)('console end to end in headless Chromium (issue 6)',
     await resultPanel.filter({ hasText: 'Verification failed' }).waitFor({ timeout: 60_000 });
     expect(await resultPanel.getAttribute('data-verdict')).toBe('failed');
     expect(await resultPanel.textContent()).toContain('the result was not accepted');
-    expect(await resultPanel.locator('.console-detail').textContent()).toBe(SIGNATURE_INVALID_MESSAGE);
+    expect(await resultPanel.locator('.console-detail').textContent()).toBe(`${SIGNATURE_INVALID_MESSAGE} (signature_invalid)`);
+    expect(await resultPanel.getAttribute('data-code')).toBe('signature_invalid');
     expect(await forgedResult.getByTestId('result-content').count()).toBe(0);
     await expectSignatureInvalid(forgedReports);
     // Verifying again fetches the reply again: still tampered, still failed.

@@ -8,6 +8,7 @@ import type { Contribution, MultiPartySession, SessionKey, TenzroPlatform } from
 import { DEFAULT_DATA_SCHEMA } from '@tenzro/platform-ui';
 import { readFileText } from './credentials.js';
 import { onUploadProgress } from './upload-fetch.js';
+import { failureOf, message } from './errors.js';
 
 type Phase = 'reading' | 'parsing' | 'encrypting' | 'uploading';
 const PHASES: readonly Phase[] = ['reading', 'parsing', 'encrypting', 'uploading'];
@@ -18,7 +19,7 @@ const PHASE_LABELS: Record<Phase, string> = {
   uploading: 'Uploading the ciphertext',
 };
 
-type KeyCheck = { state: 'checking' } | { state: 'verified'; key: SessionKey } | { state: 'failed'; message: string };
+type KeyCheck = { state: 'checking' } | { state: 'verified'; key: SessionKey } | { state: 'failed'; message: string; code?: string };
 
 interface Progress {
   phase: Phase;
@@ -27,9 +28,6 @@ interface Progress {
   detail: string;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -41,11 +39,14 @@ export function KeyAttestation({ check }: { check: KeyCheck }): ReactNode {
   if (check.state === 'checking') return <p role="status">Checking the enclave's attestation…</p>;
   if (check.state === 'failed') {
     return (
-      <div className="console-verify console-verify--failed" role="alert" data-testid="key-attestation">
+      <div className="console-verify console-verify--failed" role="alert" data-testid="key-attestation" data-code={check.code}>
         <p>
           <strong>Verification failed:</strong> the session key's attestation does not verify under your trust settings. Upload is blocked.
         </p>
-        <p className="console-detail">{check.message}</p>
+        <p className="console-detail">
+          {check.message}
+          {check.code ? <code> ({check.code})</code> : null}
+        </p>
       </div>
     );
   }
@@ -76,10 +77,10 @@ export function ContributePanel({ platform, session, onContributed }: { platform
     platform.ai
       .getSessionKey(session.id, { signal: controller.signal })
       .then((key) => {
-        if (!controller.signal.aborted) setCheck(key.verified.verified ? { state: 'verified', key } : { state: 'failed', message: key.verified.reason });
+        if (!controller.signal.aborted) setCheck(key.verified.verified ? { state: 'verified', key } : { state: 'failed', message: key.verified.reason, code: key.verified.code });
       })
       .catch((cause: unknown) => {
-        if (!controller.signal.aborted) setCheck({ state: 'failed', message: message(cause) });
+        if (!controller.signal.aborted) setCheck({ state: 'failed', ...failureOf(cause) });
       });
     return () => controller.abort();
   }, [platform, session.id]);

@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useId, useState, type ReactNode } from 'react';
 import type { CheckOutcome, InferenceResult, MultiPartySession, SessionVerdict, TenzroPlatform, VerificationCheck } from '@tenzro/platform';
+import { failureOf, message } from './errors.js';
 
 const CHECK_LABELS: Record<VerificationCheck, string> = {
   tree_head_signature: 'Audit log tree head is signed by the log key',
@@ -23,12 +24,9 @@ const CHECK_LABELS: Record<VerificationCheck, string> = {
 
 type Loaded =
   | { state: 'loading' }
-  | { state: 'failed'; message: string }
+  | { state: 'failed'; message: string; code?: string }
   | { state: 'done'; result: InferenceResult; verdict: SessionVerdict | null; verdictError: string | null };
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function statusText(status: CheckOutcome['status']): string {
   return status === 'passed' ? 'Passed' : status === 'failed' ? 'Failed' : 'Not applicable';
@@ -60,7 +58,7 @@ export function ResultPanel({ platform, session, pinnedMeasurement }: { platform
       try {
         result = await platform.ai.getSessionResult(session.id, { signal });
       } catch (cause) {
-        if (!signal.aborted) setLoaded({ state: 'failed', message: message(cause) });
+        if (!signal.aborted) setLoaded({ state: 'failed', ...failureOf(cause) });
         return;
       }
       let verdict: SessionVerdict | null = null;
@@ -94,11 +92,14 @@ export function ResultPanel({ platform, session, pinnedMeasurement }: { platform
     return (
       <section className="console-panel" aria-labelledby={title}>
         <h3 id={title}>Result</h3>
-        <div className="console-verify console-verify--failed" data-testid="verification-panel" data-verdict="failed" role="alert">
+        <div className="console-verify console-verify--failed" data-testid="verification-panel" data-verdict="failed" data-code={loaded.code} role="alert">
           <p>
             <strong>Verification failed:</strong> the result was not accepted.
           </p>
-          <p className="console-detail">{loaded.message}</p>
+          <p className="console-detail">
+            {loaded.message}
+            {loaded.code ? <code> ({loaded.code})</code> : null}
+          </p>
         </div>
         <button type="button" className="tenzro-button" onClick={() => setAttempt((n) => n + 1)}>
           Verify again

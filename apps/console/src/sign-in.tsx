@@ -7,6 +7,7 @@ import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { TenzroPlatform, type PartyIdentity } from '@tenzro/platform';
 import { checkTrust, readFileText, readPartyKeyFile, readTrustFromCredentials, tenantOfPartyId, type TrustInput } from './credentials.js';
 import { consoleFetch } from './upload-fetch.js';
+import { message } from './errors.js';
 
 export interface SignedIn {
   platform: TenzroPlatform;
@@ -15,9 +16,6 @@ export interface SignedIn {
   trust: TrustInput;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void }): ReactNode {
   const id = useId();
