@@ -81,7 +81,7 @@ export function SessionView({ signedIn, sessionId }: { signedIn: SignedIn; sessi
         await platform.ai.consent(session.id);
         refresh();
       }}
-      {...(participant
+      {...(participant || session.yourRoles.includes('creator')
         ? {
             onRunInference: async ({ prompt }: { prompt: string }) => {
               await platform.ai.runMultiPartyInference({ sessionId: session.id, prompt });

@@ -117,6 +117,8 @@ export function MultiPartySessionDetail({
   const [fileError, setFileError] = useState<string | null>(null);
 
   const isParticipant = session.yourRoles.includes('participant');
+  // The server lets participants and the session's creator run it; an observer only reads.
+  const canRun = isParticipant || session.yourRoles.includes('creator');
   const open = isOpen(session.status);
   const submittedByYou = partyId !== undefined && session.dataSubmittedBy.includes(partyId);
   const consentedByYou = partyId !== undefined && session.consentedBy.includes(partyId);
@@ -279,7 +281,7 @@ export function MultiPartySessionDetail({
         )
       ) : null}
 
-      {onRunInference && open ? (
+      {onRunInference && open && canRun ? (
         <form className="tenzro-form tenzro-run" onSubmit={(event) => void onRun(event)} aria-label="Run inference">
           <div className="tenzro-field">
             <label htmlFor={`${ids}-prompt`}>Prompt</label>

@@ -160,6 +160,7 @@ export function MultiPartySessionManager({
           if (mounted.current) report(session, result);
         },
         (cause: unknown) => {
+          claimed.current.delete(session.id); // a later update may try again
           if (mounted.current) setResultError(`The result of "${session.name}" could not be read: ${cause instanceof Error ? cause.message : String(cause)}`);
         },
       );

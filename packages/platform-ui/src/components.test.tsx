@@ -130,10 +130,19 @@ describe('MultiPartySessionDetail({ session, onSubmitData, onConsent, onRunInfer
     expect(onSubmitData).not.toHaveBeenCalled();
   });
 
-  it('offers an observer no upload and no consent', () => {
-    render(<MultiPartySessionDetail session={makeSession({ yourRoles: ['observer'] })} partyId={REGULATOR} onSubmitData={() => {}} onConsent={() => {}} />);
+  it('offers an observer no upload, no consent and no run (the server would refuse them)', () => {
+    render(
+      <MultiPartySessionDetail
+        session={makeSession({ yourRoles: ['observer'], status: 'ready' })}
+        partyId={REGULATOR}
+        onSubmitData={() => {}}
+        onConsent={() => {}}
+        onRunInference={() => {}}
+      />,
+    );
     expect(screen.queryByLabelText('Records file (JSON)')).toBeNull();
     expect(screen.queryByRole('button', { name: /consent/i })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Run inference' })).toBeNull();
   });
 });
 

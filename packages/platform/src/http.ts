@@ -150,7 +150,13 @@ export async function* streamSessionEvents(
         throw new TenzroApiError('network_error', `GET ${path}: the event stream was cut off`, { status: response.status, cause });
       }
       if (chunk.done) return;
-      for (const { event, data } of parser.push(chunk.value)) {
+      let events: Array<{ event: string; data: string }>;
+      try {
+        events = parser.push(chunk.value);
+      } catch (cause) {
+        throw new TenzroApiError('invalid_response', `GET ${path}: ${(cause as Error).message}`, { status: response.status, cause });
+      }
+      for (const { event, data } of events) {
         if (event !== SESSION_EVENT_TYPE) continue; // other event kinds may be added later
         const parsed = SessionEvent.safeParse(parseJson(data));
         if (!parsed.success) throw new TenzroApiError('invalid_response', `GET ${path}: an event does not match the API schema`, { status: response.status });

@@ -48,6 +48,26 @@ async function open(who: DemoName, path: string) {
 }
 
 describe('live session events', () => {
+  it('one change is one event (plus one more only if the status moved after it), not a stream of repeats', async () => {
+    const session = await createTestSession(t);
+    const stream = await open('bankA', `/v1/sessions/${session.id}/events`);
+    await stream.until((e) => e.length >= 1, 'the initial event');
+    expect((await submitValid(t, 'bankA', session.id, demoData('bankA'))).statusCode).toBe(201);
+    await stream.until((e) => e.length >= 2, 'the change');
+    await new Promise((r) => setTimeout(r, 1200)); // past the recheck
+    expect(stream.events.length).toBe(2);
+    stream.close();
+  });
+
+  it('at most 16 streams per tenant: the 17th is rate_limited before streaming', async () => {
+    const streams = await Promise.all(Array.from({ length: 16 }, () => open('regulator', '/v1/events')));
+    expect(streams.every((s) => s.response.status === 200)).toBe(true);
+    const extra = await open('regulator', '/v1/events');
+    expect(extra.response.status).toBe(429);
+    expect((await extra.response.json()).error.code).toBe('rate_limited');
+    streams.forEach((s) => s.close());
+  });
+
   it('a participant\'s stream starts with the status and follows submissions and consents, with no data in it', async () => {
     const session = await createTestSession(t);
     const stream = await open('bankA', `/v1/sessions/${session.id}/events`);
@@ -93,6 +113,9 @@ describe('live session events', () => {
     await submitValid(t, 'bankA', hidden.id, demoData('bankA'));
     await new Promise((r) => setTimeout(r, 800));
     expect(stream.events.some((e) => e.sessionId === hidden.id)).toBe(false);
+    // …and its stream never writes to that session's trail (no access_denied for a session it only heard of).
+    const trail = await t.server.ctx.db.selectFrom('audit_events').select(['type', 'actor_tenant']).where('session_id', '=', hidden.id).execute();
+    expect(trail.filter((e) => e.actor_tenant === 'bankC')).toEqual([]);
     stream.close();
   });
 });

@@ -24,7 +24,7 @@ const TYPES: Record<string, string> = {
 
 const SECURITY_HEADERS = {
   'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
@@ -55,7 +55,12 @@ export function registerConsole(app: FastifyInstance, dir: string): boolean {
   const index = join(root, 'index.html');
   app.get('/', { config: { auth: 'none' } }, async (_request, reply) => send(reply, index, 'no-cache'));
   app.get('/*', { config: { auth: 'none' } }, async (request, reply) => {
-    const path = decodeURIComponent(request.url.split('?')[0] ?? '/');
+    let path: string;
+    try {
+      path = decodeURIComponent(request.url.split('?')[0] ?? '/');
+    } catch {
+      return reply.code(400).send({ error: { code: 'invalid_request', message: 'the path is not valid percent-encoding' } });
+    }
     if (API_PREFIXES.some((p) => path.startsWith(p))) {
       return reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } });
     }

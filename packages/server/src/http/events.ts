@@ -8,8 +8,9 @@
 import { SESSION_EVENT_TYPE, SessionIdParams, TenzroError, formatServerSentEvent, type SessionEvent } from '@tenzro/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import type { Actor } from '../domain/access.js';
+import { isVisibleTo, parseTerms, type Actor } from '../domain/access.js';
 import { getSession, listSessions } from '../domain/sessions.js';
+import { findSession } from '../repositories/sessions.js';
 import { onSessionChanged } from '../session-changes.js';
 
 const KEEP_ALIVE_MS = 15_000;
@@ -18,31 +19,45 @@ const COALESCE_MS = 50;
 /** A reread that sees no difference is tried once more after this (the writer's transaction may not have committed yet). */
 const RECHECK_MS = 500;
 export const MAX_EVENT_STREAMS = 1000;
+/** Per tenant: one tenant cannot take every stream. */
+export const MAX_EVENT_STREAMS_PER_TENANT = 16;
 
 interface Stream {
+  tenantId: string;
   close(): void;
 }
 
 export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
+  const actorOf = (request: FastifyRequest): Actor => (request as FastifyRequest & { actor: Actor }).actor;
   const open = new Set<Stream>();
   app.addHook('onClose', async () => {
     for (const stream of [...open]) stream.close();
   });
 
   const start = (request: FastifyRequest, reply: FastifyReply, initial: SessionEvent[], reread: (sessionId: string) => Promise<SessionEvent | undefined>, wants: (sessionId: string) => boolean): void => {
+    const tenantId = actorOf(request).tenantId;
     if (open.size >= MAX_EVENT_STREAMS) throw new TenzroError('rate_limited', 'too many open event streams; try again later');
-    reply.hijack();
+    if ([...open].filter((s) => s.tenantId === tenantId).length >= MAX_EVENT_STREAMS_PER_TENANT) {
+      throw new TenzroError('rate_limited', `at most ${MAX_EVENT_STREAMS_PER_TENANT} event streams per tenant; close one first`);
+    }
     const raw = reply.raw;
+    // The client may have gone while the route awaited its first read: then there is nothing to stream to.
+    if (request.raw.destroyed || raw.destroyed) return void reply.hijack();
+    reply.hijack();
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    raw.flushHeaders(); // a stream with nothing to say yet must still open now, not at the first keep-alive
     let id = 0;
     let closed = false;
+    const lastStatus = new Map<string, string>();
     const send = (event: SessionEvent): void => {
-      if (!closed) raw.write(formatServerSentEvent(event, ++id));
+      if (closed) return;
+      lastStatus.set(event.sessionId, event.status);
+      raw.write(formatServerSentEvent(event, ++id));
     };
     const pending = new Map<string, NodeJS.Timeout>();
     const check = async (sessionId: string, again: boolean): Promise<void> => {
@@ -55,7 +70,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
         return; // no longer visible (or gone): say nothing
       }
       if (event === undefined || closed) return;
-      send(event);
+      // The first reread after a change always tells (counts may have changed with the same status); the
+      // recheck only when the status moved since (the writer's commit landed after the first reread).
+      if (again || lastStatus.get(sessionId) !== event.status) send(event);
       if (again) pending.set(sessionId, setTimeout(() => void check(sessionId, false), RECHECK_MS));
     };
     const unsubscribe = onSessionChanged((sessionId) => {
@@ -65,6 +82,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
     });
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     const stream: Stream = {
+      tenantId,
       close() {
         if (closed) return;
         closed = true;
@@ -76,13 +94,23 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
       },
     };
     open.add(stream);
-    request.raw.on('close', () => stream.close());
+    raw.on('close', () => stream.close());
     raw.on('error', () => stream.close());
     for (const event of initial) send(event);
   };
 
+  /**
+   * The session's event if the caller may see it. Visibility is checked first WITHOUT the access path's
+   * refusal log: a stream hears of every session's changes, and logging access_denied for each would write
+   * to other tenants' trails (and wake every stream again).
+   */
+  const visibleEvent = async (actor: Actor, sessionId: string): Promise<SessionEvent | undefined> => {
+    const row = await findSession(ctx.db, sessionId);
+    if (!row || !isVisibleTo(row, parseTerms(row), actor.tenantId)) return undefined;
+    return eventOf(sessionId, (await getSession(ctx, actor, sessionId)).status);
+  };
+
   const eventOf = (sessionId: string, status: string): SessionEvent => ({ type: SESSION_EVENT_TYPE, sessionId, status: status as SessionEvent['status'], at: new Date(ctx.clock().getTime()).toISOString() });
-  const actorOf = (request: FastifyRequest): Actor => (request as FastifyRequest & { actor: Actor }).actor;
 
   app.get('/v1/sessions/:sessionId/events', { config: { auth: 'tenant' } }, async (request, reply) => {
     const params = SessionIdParams.safeParse(request.params);
@@ -94,19 +122,22 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
       request,
       reply,
       [eventOf(session.id, session.status)],
-      async (id) => eventOf(id, (await getSession(ctx, actor, id)).status),
+      (id) => visibleEvent(actor, id),
       (id) => id === sessionId,
     );
   });
 
   app.get('/v1/events', { config: { auth: 'tenant' } }, async (request, reply) => {
     const actor = actorOf(request);
+    if (actor.partyHeader !== undefined && !actor.partyHeader.startsWith(`party::${actor.tenantId}::`)) {
+      throw new TenzroError('forbidden', `tenant ${actor.tenantId} may not act for ${actor.partyHeader}`);
+    }
     const sessions = await listSessions(ctx, actor);
     start(
       request,
       reply,
       sessions.map((s) => eventOf(s.id, s.status)),
-      async (id) => eventOf(id, (await getSession(ctx, actor, id)).status),
+      (id) => visibleEvent(actor, id),
       () => true,
     );
   });

@@ -70,7 +70,8 @@ async function appendInTransaction(trx: Executor, entry: AuditEntry): Promise<Au
     })
     .execute();
   await insertMerkleNodes(trx, nodes);
-  if (entry.sessionId !== null) notifySessionChanged(entry.sessionId);
+  // A refused access changes nothing a stream shows (and must not wake the streams that caused it).
+  if (entry.sessionId !== null && entry.type !== 'access_denied') notifySessionChanged(entry.sessionId);
   return event;
 }
 
