@@ -337,7 +337,7 @@ export async function benchMpc({ quick }) {
   const rows = [...fieldChoice(quick), ...core(quick), ...program(quick), ...(await http(quick))];
   const notes = [
     `Node ${process.version}; ${quick ? 'quick: fewer repetitions, demo data 3 × 10,000' : 'fastest of 5 (core) / 3 (http) runs after warm-up, demo data 3 × 100,000'}.`,
-    'field: ns per element over 100,000-element vectors; the field in use is GF(2^127−1) (BigInt), see packages/crypto/src/mpc/field.ts.',
+    'field: ns per element over 100,000-element vectors; the field in use is the RNS of six primes below 2^26 (156 bits, Uint32Array residues), see packages/crypto/src/mpc/field.ts.',
     'core: 100,000 values at scale 2^16, all n nodes run in one thread one after another ("all nodes" = the CPU of the whole step; in separate processes each node does about 1/n of it in parallel, plus the network). GRR and Beaver products and the sum are checked against the plaintext.',
     'program: statistics + sharing = mpcStatisticVector (one bank\'s records → S statistics → n share vectors); the program runs on S-entry vectors, so its time does not grow with the records.',
     'http: wall time of NodeControlClient.multiply at the 3 nodes in parallel (control call HPKE-sealed, node-to-node reshares HPKE-sealed and Ed25519-signed, loopback, one machine), checked against the plaintext product.',
