@@ -183,7 +183,7 @@ export function MultiPartySessionManager({
         </div>
         {error !== null ? (
           <p role="alert" className="tenzro-error">
-            Sessions could not be loaded: {error.message}
+            {sessions.length > 0 ? 'Live updates interrupted (the list may be out of date)' : 'Sessions could not be loaded'}: {error.message}
           </p>
         ) : null}
         {resultError !== null ? (

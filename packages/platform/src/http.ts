@@ -143,11 +143,22 @@ export async function* streamSessionEvents(
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<string>;
+      let silent: ReturnType<typeof setTimeout> | undefined;
       try {
-        chunk = await reader.read();
+        // The server sends a keep-alive every 15 s: a stream silent for longer than STREAM_IDLE_MS is a dead
+        // connection (a proxy or a network that dropped it without closing), reported so the caller reconnects.
+        chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => {
+            silent = setTimeout(() => reject(new TenzroApiError('network_error', `GET ${path}: the event stream went silent for ${STREAM_IDLE_MS / 1000} s`, { status: response.status })), STREAM_IDLE_MS);
+          }),
+        ]);
       } catch (cause) {
         if (signal?.aborted) throw abortError(signal);
+        if (cause instanceof TenzroApiError) throw cause;
         throw new TenzroApiError('network_error', `GET ${path}: the event stream was cut off`, { status: response.status, cause });
+      } finally {
+        clearTimeout(silent);
       }
       if (chunk.done) return;
       let events: Array<{ event: string; data: string }>;
@@ -167,6 +178,9 @@ export async function* streamSessionEvents(
     void reader.cancel().catch(() => undefined);
   }
 }
+
+/** Three missed keep-alives (the server sends one every 15 s). */
+export const STREAM_IDLE_MS = 45_000;
 
 function parseJson(text: string): unknown {
   if (text.length === 0 || text.length > MAX_REPLY_CHARS) return undefined;

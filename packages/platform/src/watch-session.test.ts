@@ -1,5 +1,5 @@
 import { formatServerSentEvent, type SessionEvent } from '@tenzro/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TenzroPlatform } from './index.js';
 
 const ID = 'mps_aaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -61,5 +61,33 @@ describe('platform.ai.watchSession: server-sent events, no polling', () => {
     await new Promise((r) => setTimeout(r, 0));
     host.write('event: session.updated\ndata: {"type":"session.updated","sessionId":"nope"}\n\n');
     await expect(next).rejects.toMatchObject({ code: 'invalid_response' });
+  });
+
+  it('a stream silent past three keep-alives is reported as network_error, so the caller reconnects', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const host = streamingFetch();
+      const events = platformWith(host.fetch).ai.watchSession(ID);
+      const first = events.next();
+      await vi.advanceTimersByTimeAsync(0);
+      host.write(formatServerSentEvent(ev('collecting'), 1));
+      expect((await first).value).toEqual(ev('collecting'));
+      const next = events.next();
+      const settled = next.then(
+        () => 'resolved',
+        (error: { code?: string; message?: string }) => error,
+      );
+      await vi.advanceTimersByTimeAsync(30_000);
+      host.write(': keep-alive\n\n'); // a keep-alive resets the clock
+      await vi.advanceTimersByTimeAsync(30_000);
+      let outcome: unknown = 'pending';
+      void settled.then((o) => (outcome = o));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(outcome).toBe('pending');
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(await settled).toMatchObject({ code: 'network_error', message: expect.stringContaining('went silent') });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
