@@ -1,6 +1,7 @@
 /** What every op handler gets: the attestation provider and the key store of this enclave process. */
 import type { AttestationIssuer } from './attestation/issuer.js';
 import type { KeyStore } from './key-store.js';
+import type { NarrativeBackends } from './narrative/registry.js';
 import type { CaptureSink } from './secagg-capture.js';
 
 export interface EnclaveContext {
@@ -14,4 +15,6 @@ export interface EnclaveContext {
    * this provider's root (`nsm.rootPem`). Empty or absent: every node output is set aside.
    */
   readonly mpcNodeMeasurements?: readonly string[] | undefined;
+  /** Language-model backends for `content` (narrative/registry.ts); absent: deterministic only. */
+  readonly narrative?: NarrativeBackends | undefined;
 }

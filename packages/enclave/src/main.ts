@@ -9,7 +9,8 @@
  * and root secret, and the key store its tombstones. TENZRO_ENCLAVE_CAPTURE_DIR (tests only, simulated
  * provider only; any other provider refuses to start) — where secure-aggregation runs write what they
  * received (secagg-capture.ts). TENZRO_MPC_NODE_MEASUREMENTS (optional) — compute-node measurements accepted
- * besides this checkout's node bundle (mpc-node-trust.ts). stdout carries reply frames only; diagnostics go to stderr and never carry
+ * besides this checkout's node bundle (mpc-node-trust.ts). TENZRO_LLM_* (optional) — an OpenAI-compatible
+ * language-model endpoint inside the trust boundary (narrative/openai-compatible.ts). stdout carries reply frames only; diagnostics go to stderr and never carry
  * data, keys or plaintext.
  */
 import { SimulatedNsm } from './attestation/simulated-nsm.js';
@@ -18,6 +19,8 @@ import { createHandler } from './dispatch.js';
 import { KeyStore } from './key-store.js';
 import { logError, logEvent } from './log.js';
 import { measureBundle } from './measure.js';
+import { NarrativeBackends } from './narrative/registry.js';
+import { NarrativeConfigError } from './narrative/openai-compatible.js';
 import { MpcNodeTrustError, acceptedMpcNodeMeasurements } from './mpc-node-trust.js';
 import { CaptureConfigError, captureSinkFromEnv, type CaptureSink } from './secagg-capture.js';
 
@@ -45,10 +48,18 @@ async function serve(): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 2;
   }
-  const keys = await KeyStore.open({ nsm, stateDir });
-  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined, mpcNodeMeasurements: mpcNodeMeasurements.length });
+  let narrative: NarrativeBackends;
   try {
-    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture, mpcNodeMeasurements }));
+    narrative = await NarrativeBackends.fromEnv(process.env);
+  } catch (error) {
+    if (!(error instanceof NarrativeConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const keys = await KeyStore.open({ nsm, stateDir });
+  logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined, mpcNodeMeasurements: mpcNodeMeasurements.length, narrativeBackends: narrative.ids().join(',') });
+  try {
+    await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture, mpcNodeMeasurements, narrative }));
   } catch (error) {
     if (error instanceof ChannelError) {
       logEvent('channel_closed', { reason: error.code });

@@ -228,3 +228,28 @@ export const JoinParams = z.strictObject({ joinCode: z.string().min(1).max(20) }
 export const PartyParams = z.strictObject({ partyId: PartyId });
 /** GET /v1/sessions/:sessionId/mpc/nodes: `nonce` (required) = base64url of 16–64 bytes, bound into every node's document. */
 export const MpcNodesQuery = z.strictObject({ nonce: Base64Url });
+
+/**
+ * GET /v1/models: the model registry as the running enclave reports it (hello) — each model's id, version
+ * and digest, its data schemas (with their JSON Schema documents), the aggregation methods this enclave runs
+ * for it, and the language-model backends it offers for `content` (`deterministic` always).
+ */
+export const ModelDataSchema = z.strictObject({
+  id: z.string(),
+  /** The JSON Schema document of one record array, or null where the registry has none. */
+  jsonSchema: z.record(z.string(), z.unknown()).nullable(),
+});
+export type ModelDataSchema = z.infer<typeof ModelDataSchema>;
+
+export const ModelInfo = z.strictObject({
+  id: z.string(),
+  version: z.string().nullable(),
+  digest: z.string(),
+  dataSchemas: z.array(ModelDataSchema),
+  methods: z.array(z.enum(['federated', 'secure_aggregation', 'mpc'])),
+  backends: z.array(z.string()),
+});
+export type ModelInfo = z.infer<typeof ModelInfo>;
+
+export const ModelsResponse = z.strictObject({ models: z.array(ModelInfo) });
+export type ModelsResponse = z.infer<typeof ModelsResponse>;

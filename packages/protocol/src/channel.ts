@@ -114,6 +114,8 @@ export const EnclaveModel = z.strictObject({
   dataSchemas: z.array(z.string()),
   /** Aggregation methods this enclave build can run for the model. */
   methods: z.array(z.enum(['federated', 'secure_aggregation', 'mpc'])),
+  /** Language-model backends this enclave offers for the model's `content` (absent: deterministic only). */
+  backends: z.array(z.string()).optional(),
 });
 export type EnclaveModel = z.infer<typeof EnclaveModel>;
 

@@ -55,6 +55,10 @@ export const ERROR_STATUS = {
   mpc_share_refused: 422,
   /** A compute node's attestation did not verify (SDK). */
   node_unverified: 422,
+  /** The release policy refused the language model's text (it named what a recipient may not see): nothing released. */
+  narrative_refused: 422,
+  /** The run named a language-model backend the enclave does not offer, or the backend failed to answer. */
+  narrative_unavailable: 502,
   rate_limited: 429,
   internal_error: 500,
   enclave_unavailable: 503,

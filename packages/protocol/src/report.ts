@@ -13,6 +13,11 @@ export const RESULT_BODY_TYPE = 'tenzro.result-body/v1';
 export const InferenceParameters = z.strictObject({
   maxTokens: z.number().int().min(1).max(32768).optional(),
   temperature: z.number().min(0).max(2).optional(),
+  /**
+   * The language-model backend that writes `content` (one the enclave offers for the model, see
+   * GET /v1/models). Absent in a request: `deterministic`. The enclave records the one it used in the report.
+   */
+  backend: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/).optional(),
 });
 export type InferenceParameters = z.infer<typeof InferenceParameters>;
 

@@ -13,6 +13,7 @@ import { toErrorReply } from './http/errors.js';
 import { buildOpenApi } from './http/openapi.js';
 import { registerRoute, type AnyRouteSpec } from './http/route.js';
 import { logRoutes } from './http/routes/log.js';
+import { modelRoutes } from './http/routes/models.js';
 import { mpcRoutes } from './http/routes/mpc.js';
 import { partyRoutes } from './http/routes/parties.js';
 import { secAggRoutes } from './http/routes/secagg.js';
@@ -24,7 +25,7 @@ export const JSON_MAX_DEPTH = 64;
 export const API_VERSION = '0.1.0';
 
 export function allRoutes(ctx: Context): AnyRouteSpec[] {
-  return [...systemRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...secAggRoutes(ctx), ...mpcRoutes(ctx), ...logRoutes(ctx)];
+  return [...systemRoutes(ctx), ...modelRoutes(ctx), ...partyRoutes(ctx), ...sessionRoutes(ctx), ...secAggRoutes(ctx), ...mpcRoutes(ctx), ...logRoutes(ctx)];
 }
 
 export function buildApp(ctx: Context): FastifyInstance {

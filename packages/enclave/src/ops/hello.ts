@@ -2,6 +2,7 @@
 import { aggregateLayoutOf, listModels, type ModelDefinition } from '@tenzro/models';
 import { mpcProgramForModel, type EnclaveResultOf } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
+import { DEFAULT_BACKENDS } from '../narrative/registry.js';
 
 /** Aggregation methods this enclave build implements. */
 export const ENGINE_METHODS = ['federated', 'secure_aggregation', 'mpc'] as const;
@@ -31,6 +32,7 @@ export function hello(ctx: EnclaveContext): EnclaveResultOf<'hello'> {
     modelDigest: model.digest,
     dataSchemas: [...model.dataSchemas],
     methods: methodsOf(model, { mpcNodesTrusted: (ctx.mpcNodeMeasurements?.length ?? 0) > 0 }),
+    backends: (ctx.narrative ?? DEFAULT_BACKENDS).idsFor(model.id),
   }));
   return {
     models,

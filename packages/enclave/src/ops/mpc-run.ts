@@ -57,6 +57,7 @@ import {
   assertDistinct,
   assertMinParticipants,
   assertReleasable,
+  narrateOutput,
   consentedParties,
   elapsed,
   openEach,
@@ -283,11 +284,10 @@ export async function runMpc(ctx: EnclaveContext, request: RunRequest, model: En
 
   // 7. release, report, attest, seal
   const reportStarted = performance.now();
-  assertReleasable(
-    output,
-    included.map((b) => ({ partyId: b.partyId, records: [] })),
-  );
-  const released = await releaseResult(ctx, request, model, included, output);
+  const partitions = included.map((b) => ({ partyId: b.partyId, records: [] }));
+  assertReleasable(output, partitions);
+  const narrated = await narrateOutput(ctx, request, model, output, partitions);
+  const released = await releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
   const reportMs = elapsed(reportStarted);
   return { ...released, timings: { decryptVerifyMs, mpcVerifyMs, trainMs, reportMs } };
 }

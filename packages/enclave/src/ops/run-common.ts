@@ -25,6 +25,8 @@ import {
 import type { EnclaveContext } from '../context.js';
 import { refuse } from '../errors.js';
 import { logEvent } from '../log.js';
+import { DETERMINISTIC_BACKEND } from '../narrative/backend.js';
+import { narrate } from '../narrative/narrate.js';
 import { assertNotExpired, assertTermsMatch, comparePartyIds, participantOf, type EnclaveModelImpl } from '../session.js';
 
 export type RunRequest = EnclaveRequestOf<'run'>;
@@ -169,6 +171,20 @@ export function assertReleasable(output: RunModelOutput, partitions: Parameters<
   }
 }
 
+/**
+ * Stage 6b: the run's language-model backend (parameters.backend, default deterministic) writes `content`
+ * from the shared findings; the release policy checks its text (narrate.ts). Returns the output to seal.
+ */
+export async function narrateOutput(
+  ctx: EnclaveContext,
+  request: RunRequest,
+  model: EnclaveModelImpl,
+  output: RunModelOutput,
+  partitions: Parameters<typeof checkRelease>[1],
+): Promise<{ output: RunModelOutput; backend: string }> {
+  return narrate(ctx, output, { modelId: model.id, prompt: request.prompt, parameters: request.parameters, partitions });
+}
+
 export interface IncludedContribution {
   partyId: string;
   commitment: string;
@@ -185,6 +201,7 @@ export async function releaseResult(
   model: EnclaveModelImpl,
   included: readonly IncludedContribution[],
   output: RunModelOutput,
+  backend: string = DETERMINISTIC_BACKEND,
 ): Promise<Omit<RunReply, 'timings'>> {
   const { sessionId, terms } = request;
   const sorted = [...included].sort((a, b) => comparePartyIds(a.partyId, b.partyId));
@@ -197,7 +214,8 @@ export async function releaseResult(
     modelId: model.id,
     modelDigest: model.digest,
     promptHash: promptHash(request.prompt),
-    parameters: request.parameters,
+    // the backend that wrote `content` (narrative/narrate.ts), recorded in the attested report
+    parameters: { ...request.parameters, backend },
     participantCount: sorted.length,
     includedParties,
     aggregatedDataHash: aggregatedDataHash(sorted.map((p) => ({ partyId: p.partyId, commitment: p.commitment }))),

@@ -35,6 +35,7 @@ import {
   checkRunRequest,
   consentedParties,
   elapsed,
+  narrateOutput,
   openEach,
   releaseResult,
   runModel,
@@ -104,7 +105,8 @@ async function runFederated(ctx: EnclaveContext, request: RunRequest, model: Enc
   // 6. release, 7. report, attest, seal
   const reportStarted = performance.now();
   assertReleasable(output, partitions);
-  const released = await releaseResult(ctx, request, model, included, output);
+  const narrated = await narrateOutput(ctx, request, model, output, partitions);
+  const released = await releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
   const reportMs = elapsed(reportStarted);
   return { ...released, timings: { decryptVerifyMs, trainMs, reportMs } };
 }

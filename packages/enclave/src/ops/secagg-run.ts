@@ -52,6 +52,7 @@ import {
   assertDistinct,
   assertMinParticipants,
   assertReleasable,
+  narrateOutput,
   assertUniqueParties,
   blobKey,
   consentedParties,
@@ -250,11 +251,10 @@ export async function runSecureAggregation(ctx: EnclaveContext, request: RunRequ
 
   // 7. release, report, attest, seal
   const reportStarted = performance.now();
-  assertReleasable(
-    output,
-    included.map((m) => ({ partyId: m.partyId, records: [] })),
-  );
-  const released = await releaseResult(ctx, request, model, included, output);
+  const partitions = included.map((m) => ({ partyId: m.partyId, records: [] }));
+  assertReleasable(output, partitions);
+  const narrated = await narrateOutput(ctx, request, model, output, partitions);
+  const released = await releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
   const reportMs = elapsed(reportStarted);
   return { ...released, timings: { decryptVerifyMs, unmaskMs, trainMs, reportMs } };
 }

@@ -5,7 +5,8 @@
  * cannot put a digest of its choosing in terms. A method the model declares is available exactly when the
  * running enclave announces it (the catalogue's `available` list is the release's default, not a gate).
  */
-import { TenzroError, catalogueEntry, type AggregationMethod } from '@tenzro/protocol';
+import { getDataSchema, getModel } from '@tenzro/models';
+import { TenzroError, catalogueEntry, type AggregationMethod, type ModelsResponse } from '@tenzro/protocol';
 import type { EnclavePort } from '../enclave-client.js';
 
 export interface ResolvedModel {
@@ -36,4 +37,26 @@ export function resolveModel(enclave: EnclavePort, modelId: string, method: Aggr
 
 export function dataSchemasOf(modelId: string): readonly string[] {
   return catalogueEntry(modelId)?.dataSchemas ?? [];
+}
+
+/**
+ * GET /v1/models: the models the running enclave carries (hello), with the version and JSON Schema documents
+ * the @tenzro/models registry declares for them (pure data), the methods the enclave runs for each and the
+ * language-model backends it offers (`deterministic` when the enclave names none).
+ */
+export function listCarriedModels(enclave: EnclavePort): ModelsResponse {
+  const info = enclave.info();
+  if (!info) throw new TenzroError('enclave_unavailable', 'the enclave has not started yet; try again shortly');
+  const models = info.models.map((m) => ({
+    id: m.modelId,
+    version: getModel(m.modelId)?.version ?? null,
+    digest: m.modelDigest,
+    dataSchemas: m.dataSchemas.map((id) => {
+      const schema = getDataSchema(id);
+      return { id, jsonSchema: schema ? (structuredClone(schema.jsonSchema) as Record<string, unknown>) : null };
+    }),
+    methods: [...m.methods],
+    backends: m.backends && m.backends.length > 0 ? [...m.backends] : ['deterministic'],
+  }));
+  return { models: models.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
 }
