@@ -4,49 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { filesUnder, leaksOf } from '../support/canary.js';
 import { PlatformProcess } from '../support/platform-process.js';
 import { BANKS, consent, createSeedSession, demoPartitions, devParties, sdkFor, submitRecords } from '../support/flow.js';
-
-function filesUnder(dir: string, newerThan = 0): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) {
-        try {
-          if (statSync(path).mtimeMs >= newerThan) out.push(path);
-        } catch {
-          // vanished
-        }
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/** Files under the data dir, and temp files made since the test started, that contain the canary. */
-function leaksOf(canary: string, dataDir: string, startedAt: number): string[] {
-  const needle = Buffer.from(canary, 'utf8');
-  const files = [...filesUnder(dataDir), ...filesUnder(tmpdir(), startedAt).filter((f) => !f.startsWith(dataDir))];
-  return files.filter((file) => {
-    try {
-      return readFileSync(file).includes(needle);
-    } catch {
-      return false;
-    }
-  });
-}
 
 function blobCount(dataDir: string): number {
   return filesUnder(join(dataDir, 'blobs')).length;

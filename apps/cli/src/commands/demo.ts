@@ -192,6 +192,38 @@ export async function demo(options: DemoOptions): Promise<void> {
 }
 
 /** The secure_aggregation scenario (see the module header). */
+/**
+ * The secure_aggregation and mpc demos' common ending: every other party fetches the result, then the
+ * shared content and the attestation are printed. Returns what decides the exit code.
+ */
+async function printAggregateResult(
+  result: InferenceResult,
+  sessionId: string,
+  banks: readonly DevParty[],
+  regulator: DevParty,
+  baseUrl: string,
+  trust: Trust,
+  measurement: string,
+): Promise<{ sameContent: boolean; anyPrivate: boolean; measurementMatches: boolean }> {
+  const results = new Map<string, InferenceResult>([[banks[0]!.partyId, result]]);
+  for (const party of [...banks.slice(1), regulator]) {
+    results.set(party.partyId, await platformFor(party, baseUrl, trust).ai.getSessionResult(sessionId));
+  }
+  const sameContent = [...results.values()].every((r) => r.content === result.content && r.resultHash === result.resultHash);
+  const anyPrivate = [...results.values()].some((r) => (r.privateFindings?.flagged.length ?? 0) > 0);
+
+  console.log('\n── Result (shared with every party) ──');
+  console.log(result.content);
+  console.log('\n── Attestation ──');
+  console.log(`provider ${result.teeAttestation.provider} (${result.teeAttestation.moduleId})`);
+  const measurementMatches = result.teeAttestation.measurement === measurement;
+  console.log(`measurement ${result.teeAttestation.measurement} → ${measurementMatches ? 'match' : 'MISMATCH'} (tenzro measure of this checkout)`);
+  console.log(`report attestation verified: ${result.teeAttestation.verified}; participants ${result.participantCount}`);
+  console.log(`aggregatedDataHash ${result.aggregatedDataHash}`);
+  console.log(`all ${results.size} parties received the same result: ${sameContent ? 'yes' : 'NO'}`);
+  return { sameContent, anyPrivate, measurementMatches };
+}
+
 async function secureAggregationDemo(options: DemoOptions): Promise<void> {
   const credentialsFile = options.credentials ?? credentialsPath();
   const credentials = readDevCredentials(credentialsFile);
@@ -273,22 +305,7 @@ async function secureAggregationDemo(options: DemoOptions): Promise<void> {
   const leftover = (await store.keys()).filter((key) => key.startsWith(`secagg/${session.id}/`));
   step(`client state of the session ${leftover.length === 0 ? 'deleted from' : `still in (${leftover.length} records)`} ${stateDir}`);
 
-  const results = new Map<string, InferenceResult>([[banks[0]!.partyId, result]]);
-  for (const party of [...banks.slice(1), regulator]) {
-    results.set(party.partyId, await platformFor(party, baseUrl, trust).ai.getSessionResult(session.id));
-  }
-  const sameContent = [...results.values()].every((r) => r.content === result.content && r.resultHash === result.resultHash);
-  const anyPrivate = [...results.values()].some((r) => (r.privateFindings?.flagged.length ?? 0) > 0);
-
-  console.log('\n── Result (shared with every party) ──');
-  console.log(result.content);
-  console.log('\n── Attestation ──');
-  console.log(`provider ${result.teeAttestation.provider} (${result.teeAttestation.moduleId})`);
-  const measurementMatches = result.teeAttestation.measurement === measurement;
-  console.log(`measurement ${result.teeAttestation.measurement} → ${measurementMatches ? 'match' : 'MISMATCH'} (tenzro measure of this checkout)`);
-  console.log(`report attestation verified: ${result.teeAttestation.verified}; participants ${result.participantCount}`);
-  console.log(`aggregatedDataHash ${result.aggregatedDataHash}`);
-  console.log(`all ${results.size} parties received the same result: ${sameContent ? 'yes' : 'NO'}`);
+  const { sameContent, anyPrivate, measurementMatches } = await printAggregateResult(result, session.id, banks, regulator, baseUrl, trust, measurement);
 
   console.log('\n── Privacy ──');
   console.log('the enclave saw only masked vectors (uniform on Z_2^32) and their sum: no record, no bank\'s own statistics');
@@ -370,22 +387,7 @@ async function mpcDemo(options: DemoOptions): Promise<void> {
   });
   step(`inference completed in ${((Date.now() - runStarted) / 1000).toFixed(1)} s (nodes computed on shares; the enclave reconstructed the declared outputs)`);
 
-  const results = new Map<string, InferenceResult>([[banks[0]!.partyId, result]]);
-  for (const party of [...banks.slice(1), regulator]) {
-    results.set(party.partyId, await platformFor(party, baseUrl, trust).ai.getSessionResult(session.id));
-  }
-  const sameContent = [...results.values()].every((r) => r.content === result.content && r.resultHash === result.resultHash);
-  const anyPrivate = [...results.values()].some((r) => (r.privateFindings?.flagged.length ?? 0) > 0);
-
-  console.log('\n── Result (shared with every party) ──');
-  console.log(result.content);
-  console.log('\n── Attestation ──');
-  console.log(`provider ${result.teeAttestation.provider} (${result.teeAttestation.moduleId})`);
-  const measurementMatches = result.teeAttestation.measurement === measurement;
-  console.log(`measurement ${result.teeAttestation.measurement} → ${measurementMatches ? 'match' : 'MISMATCH'} (tenzro measure of this checkout)`);
-  console.log(`report attestation verified: ${result.teeAttestation.verified}; participants ${result.participantCount}`);
-  console.log(`aggregatedDataHash ${result.aggregatedDataHash}`);
-  console.log(`all ${results.size} parties received the same result: ${sameContent ? 'yes' : 'NO'}`);
+  const { sameContent, anyPrivate, measurementMatches } = await printAggregateResult(result, session.id, banks, regulator, baseUrl, trust, measurement);
 
   const findings = result.findings as Record<string, any>;
   const nodes = findings.computeNodes as { total?: number; threshold?: number; used?: number[] } | undefined;

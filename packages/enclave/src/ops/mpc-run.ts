@@ -56,12 +56,10 @@ import { comparePartyIds, type EnclaveModelImpl } from '../session.js';
 import {
   assertDistinct,
   assertMinParticipants,
-  assertReleasable,
-  narrateOutput,
   consentedParties,
   elapsed,
   openEach,
-  releaseResult,
+  releaseChecked,
   runModel,
   type RunReply,
   type RunRequest,
@@ -285,9 +283,7 @@ export async function runMpc(ctx: EnclaveContext, request: RunRequest, model: En
   // 7. release, report, attest, seal
   const reportStarted = performance.now();
   const partitions = included.map((b) => ({ partyId: b.partyId, records: [] }));
-  assertReleasable(output, partitions);
-  const narrated = await narrateOutput(ctx, request, model, output, partitions);
-  const released = await releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
+  const released = await releaseChecked(ctx, request, model, included, output, partitions);
   const reportMs = elapsed(reportStarted);
   return { ...released, timings: { decryptVerifyMs, mpcVerifyMs, trainMs, reportMs } };
 }

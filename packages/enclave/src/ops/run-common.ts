@@ -185,6 +185,23 @@ export async function narrateOutput(
   return narrate(ctx, output, { modelId: model.id, prompt: request.prompt, parameters: request.parameters, partitions });
 }
 
+/**
+ * Stages 6–7 as every method ends: the release policy on the model's output, the narrative backend (its
+ * text checked again), then the report, attestation and sealed bodies.
+ */
+export async function releaseChecked(
+  ctx: EnclaveContext,
+  request: RunRequest,
+  model: EnclaveModelImpl,
+  included: readonly IncludedContribution[],
+  output: RunModelOutput,
+  partitions: Parameters<typeof checkRelease>[1],
+): Promise<Omit<RunReply, 'timings'>> {
+  assertReleasable(output, partitions);
+  const narrated = await narrateOutput(ctx, request, model, output, partitions);
+  return releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
+}
+
 export interface IncludedContribution {
   partyId: string;
   commitment: string;

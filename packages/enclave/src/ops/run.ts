@@ -31,13 +31,11 @@ import {
   assertDistinct,
   assertMinParticipants,
   assertModelMethod,
-  assertReleasable,
   checkRunRequest,
   consentedParties,
   elapsed,
-  narrateOutput,
   openEach,
-  releaseResult,
+  releaseChecked,
   runModel,
   type RunReply,
   type RunRequest,
@@ -104,9 +102,7 @@ async function runFederated(ctx: EnclaveContext, request: RunRequest, model: Enc
 
   // 6. release, 7. report, attest, seal
   const reportStarted = performance.now();
-  assertReleasable(output, partitions);
-  const narrated = await narrateOutput(ctx, request, model, output, partitions);
-  const released = await releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
+  const released = await releaseChecked(ctx, request, model, included, output, partitions);
   const reportMs = elapsed(reportStarted);
   return { ...released, timings: { decryptVerifyMs, trainMs, reportMs } };
 }

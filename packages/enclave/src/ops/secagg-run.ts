@@ -51,14 +51,12 @@ import { openSealedJson } from '../submission.js';
 import {
   assertDistinct,
   assertMinParticipants,
-  assertReleasable,
-  narrateOutput,
   assertUniqueParties,
   blobKey,
   consentedParties,
   elapsed,
   openEach,
-  releaseResult,
+  releaseChecked,
   runModel,
   type RunReply,
   type RunRequest,
@@ -252,9 +250,7 @@ export async function runSecureAggregation(ctx: EnclaveContext, request: RunRequ
   // 7. release, report, attest, seal
   const reportStarted = performance.now();
   const partitions = included.map((m) => ({ partyId: m.partyId, records: [] }));
-  assertReleasable(output, partitions);
-  const narrated = await narrateOutput(ctx, request, model, output, partitions);
-  const released = await releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
+  const released = await releaseChecked(ctx, request, model, included, output, partitions);
   const reportMs = elapsed(reportStarted);
   return { ...released, timings: { decryptVerifyMs, unmaskMs, trainMs, reportMs } };
 }
