@@ -22,6 +22,7 @@ export type {
   Rng,
   SecureAggregationPrivacyReport,
   MpcPrivacyReport,
+  MpcRunInput,
   SecureAggregationRunInput,
   SkellamNoiseConfig,
   TransactionRecord,

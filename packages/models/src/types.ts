@@ -92,7 +92,22 @@ export interface SecureAggregationRunInput {
   rng: Rng;
 }
 
-export type ModelRunInput = FederatedRunInput | SecureAggregationRunInput;
+/**
+ * A run over the sum of the parties' statistic vectors that the compute nodes reconstructed for the enclave
+ * only (DESIGN §7, `mpc`, a sum program): use-case models (use-cases/). risk-analyzer-v2 has its own mpc
+ * program and analysis (mpc/analysis.ts) and refuses this input.
+ */
+export interface MpcRunInput {
+  method: 'mpc';
+  /** The summed statistic vector in layout order; `noise` is null (mpc adds none). */
+  aggregate: AggregateInput;
+  mpc: { threshold: number; totalNodes: number; nodesUsed: number[] };
+  prompt: string;
+  parameters: { maxTokens?: number; temperature?: number };
+  rng: Rng;
+}
+
+export type ModelRunInput = FederatedRunInput | SecureAggregationRunInput | MpcRunInput;
 
 export interface FlaggedTransaction {
   transactionId: string;
@@ -183,7 +198,9 @@ export type ModelOutputFor<I extends ModelRunInput> = I extends { method: 'feder
   ? ModelOutput<FederatedPrivacyReport>
   : I extends { method: 'secure_aggregation' }
     ? ModelOutput<SecureAggregationPrivacyReport>
-    : ModelOutput;
+    : I extends { method: 'mpc' }
+      ? ModelOutput<MpcPrivacyReport>
+      : ModelOutput;
 
 export interface ModelDefinition {
   id: string;
@@ -194,6 +211,14 @@ export interface ModelDefinition {
   spec: Readonly<Record<string, unknown>>;
   dataSchemas: string[];
   methods: AggregationMethod[];
+  /** One paragraph on what the model computes (GET /v1/models). */
+  description?: string;
+  /** The use case the model serves (`tenzro demo --use-case`). */
+  useCase?: string;
+  /** The release policy's smallest group for this model (checkRelease minGroupSize); default 3. */
+  minGroupSize?: number;
+  /** The identifiers in one record that the shared output must never contain (release policy); default: transaction records'. */
+  identifiersOf?(record: unknown): string[];
   run<I extends ModelRunInput>(input: I): Promise<ModelOutputFor<I>>;
 }
 
