@@ -1,0 +1,138 @@
+// The exposure_records_v1 data contract: one participant's (bank's) credit exposures in its reporting
+// currency. JSON Schema (2020-12) plus a hand-written validator that enforces the same rules and what JSON
+// Schema cannot say (exposureId unique within the document). Messages name the record index and the field,
+// never the value.
+import { ISO_3166_ALPHA2_COUNTRIES } from '../../iso-codes.js';
+import { MAX_ERRORS, MAX_RECORDS, deepFreeze } from '../../schema.js';
+import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
+import { EXPOSURE_RECORDS_V1, MAX_AMOUNT, SECTORS, type Sector } from './rules.js';
+
+/** One exposure of the exposure_records_v1 contract. */
+export interface ExposureRecord {
+  /** Unique within the participant's document. */
+  exposureId: string;
+  /** The counterparty (single name) the exposure is to. */
+  counterpartyId: string;
+  sector: Sector;
+  /** ISO 3166-1 alpha-2 code of the counterparty's jurisdiction. */
+  country: string;
+  /** Strictly positive, at most MAX_AMOUNT, in the reporting currency. */
+  amount: number;
+  /** Whether the exposure was reported to the regulator. */
+  reported: boolean;
+}
+
+const MAX_ID_LENGTH = 128;
+const FIELDS = ['exposureId', 'counterpartyId', 'sector', 'country', 'amount', 'reported'] as const;
+const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
+const COUNTRY_RE = /^[A-Z]{2}$/;
+
+const idString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
+
+export const EXPOSURE_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> = deepFreeze({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: `urn:tenzro:schema:${EXPOSURE_RECORDS_V1}`,
+  title: EXPOSURE_RECORDS_V1,
+  description:
+    "Credit exposures of one participant, in its reporting currency. exposureId is unique within the document; the same counterpartyId on several records means the same single name.",
+  type: 'array',
+  maxItems: MAX_RECORDS,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: [...FIELDS],
+    properties: {
+      exposureId: { ...idString, description: 'Unique within the document.' },
+      counterpartyId: { ...idString, description: 'The single name (counterparty) of the exposure.' },
+      sector: { enum: [...SECTORS] },
+      country: { type: 'string', enum: [...ISO_3166_ALPHA2_COUNTRIES], description: 'ISO 3166-1 alpha-2 code.' },
+      amount: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AMOUNT, description: 'In the reporting currency.' },
+      reported: { type: 'boolean', description: 'Whether the exposure was reported to the regulator.' },
+    },
+  },
+});
+
+const plainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+function validateExposureRecords(value: unknown): ValidationResult<ExposureRecord> {
+  const errors: ValidationError[] = [];
+  let truncated = false;
+  const push = (index: number, field: string, message: string): void => {
+    if (errors.length >= MAX_ERRORS) truncated = true;
+    else errors.push({ index, field, message });
+  };
+  if (!Array.isArray(value)) {
+    push(-1, '', 'must be an array of records');
+    return { ok: false, errors, truncated };
+  }
+  if (value.length > MAX_RECORDS) {
+    push(-1, '', `must hold at most ${MAX_RECORDS} records`);
+    return { ok: false, errors, truncated };
+  }
+  const records: ExposureRecord[] = new Array(value.length);
+  const seen = new Set<string>();
+  for (let i = 0; i < value.length && !truncated; i++) {
+    const item: unknown = value[i];
+    if (!plainObject(item)) {
+      push(i, '', 'must be an object');
+      continue;
+    }
+    let recordOk = true;
+    const fail = (field: string, message: string): void => {
+      recordOk = false;
+      push(i, field, message);
+    };
+    for (const key of Object.keys(item)) {
+      // The unknown key itself is client data: it is not echoed.
+      if (!FIELD_SET.has(key)) fail('<unknown>', `unknown field; allowed fields are ${FIELDS.join(', ')}`);
+    }
+    for (const field of FIELDS) {
+      if (!(field in item) || item[field] === undefined) fail(field, 'is required');
+    }
+    for (const field of ['exposureId', 'counterpartyId'] as const) {
+      const v = item[field];
+      if (v === undefined) continue;
+      if (typeof v !== 'string') fail(field, 'must be a string');
+      else if (v.length < 1 || v.length > MAX_ID_LENGTH) fail(field, `must be 1 to ${MAX_ID_LENGTH} characters long`);
+    }
+    if (item.sector !== undefined && !(SECTORS as readonly unknown[]).includes(item.sector)) {
+      fail('sector', `must be one of ${SECTORS.join(', ')}`);
+    }
+    const country = item.country;
+    if (country !== undefined) {
+      if (typeof country !== 'string' || !COUNTRY_RE.test(country)) fail('country', 'must be an ISO 3166-1 alpha-2 code of two uppercase letters');
+      else if (!ISO_3166_ALPHA2_COUNTRIES.has(country)) fail('country', 'is not an assigned ISO 3166-1 alpha-2 country code');
+    }
+    const amount = item.amount;
+    if (amount !== undefined) {
+      if (typeof amount !== 'number' || !Number.isFinite(amount)) fail('amount', 'must be a finite number');
+      else if (!(amount > 0)) fail('amount', 'must be greater than 0');
+      else if (amount > MAX_AMOUNT) fail('amount', `must be at most ${MAX_AMOUNT}`);
+    }
+    if (item.reported !== undefined && typeof item.reported !== 'boolean') fail('reported', 'must be a boolean');
+    if (!recordOk) continue;
+    const id = item.exposureId as string;
+    if (seen.has(id)) {
+      push(i, 'exposureId', 'duplicates the exposureId of an earlier record');
+      continue;
+    }
+    seen.add(id);
+    records[i] = {
+      exposureId: id,
+      counterpartyId: item.counterpartyId as string,
+      sector: item.sector as Sector,
+      country: country as string,
+      amount: amount as number,
+      reported: item.reported as boolean,
+    };
+  }
+  if (errors.length > 0) return { ok: false, errors, truncated };
+  return { ok: true, records };
+}
+
+export const exposureRecordsV1: DataSchema<ExposureRecord> = Object.freeze({
+  id: EXPOSURE_RECORDS_V1,
+  jsonSchema: EXPOSURE_RECORDS_V1_JSON_SCHEMA,
+  validate: validateExposureRecords,
+});
