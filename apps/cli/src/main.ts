@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { agent } from './commands/agent.js';
 import { auditVerify, auditWatch } from './commands/audit.js';
 import { DEMO_METHODS, demo, type DemoMethod } from './commands/demo.js';
+import { useCaseDemo, type UseCaseDemoOptions } from './commands/demo-use-case.js';
 import { keygen } from './commands/keygen.js';
 import { measure } from './commands/measure.js';
 import { mpcNodeCommand } from './commands/mpc-node.js';
@@ -28,6 +29,14 @@ function demoMethod(value: string): DemoMethod {
   return value as DemoMethod;
 }
 
+const USE_CASES = ['risk-analysis', 'supply-chain', 'healthcare-research', 'compliance'] as const;
+type UseCaseOption = (typeof USE_CASES)[number];
+
+function useCaseName(value: string): UseCaseOption {
+  if (!(USE_CASES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${USE_CASES.join(', ')}`);
+  return value as UseCaseOption;
+}
+
 const program = new Command('tenzro').description('Tenzro multi-party inference').showHelpAfterError();
 
 program
@@ -48,15 +57,33 @@ program
     "run the product doc's scenario (three banks and a regulator) against a running server; --method mpc: " +
       'Shamir shares to 5 attested compute nodes, threshold 3 (the dev server starts the nodes)',
   )
-  .option('-n, --records <count>', 'transactions per bank', positiveInteger, 2000)
+  .option('--use-case <name>', `use case: ${USE_CASES.join(' | ')} (default risk-analysis: the product doc's scenario)`, useCaseName, 'risk-analysis')
+  .option('-n, --records <count>', 'records per organisation (default: 2000 transactions per bank; the use-case generator\'s own size otherwise)', positiveInteger)
   .option('--seed <seed>', 'demo data seed', positiveInteger, 42)
   .option('--base-url <url>', 'server URL (default: from the development credentials)')
   .option('--credentials <file>', 'development credentials file (default: $TENZRO_DATA_DIR/dev/credentials.json)')
   .option('--method <method>', `aggregation method: ${DEMO_METHODS.join(' | ')} (mpc: threshold 3 of 5 compute nodes)`, demoMethod, 'federated')
   .option('--no-noise', 'secure_aggregation: no Skellam noise on the sum (noiseAddition false)')
   .option('--state-dir <dir>', 'secure_aggregation: client state directory (default: secagg-state/ next to the credentials)')
-  .action(async (options: { records: number; seed: number; baseUrl?: string; credentials?: string; method: DemoMethod; noise: boolean; stateDir?: string }) => {
-    await demo(options);
+  .option('--dp', 'use cases other than risk-analysis: add differential-privacy noise (federated: Gaussian, ε = 1; secure_aggregation: Skellam); off by default so the figures are exact')
+  .option('--json <file>', 'use cases other than risk-analysis: write the outcome (figures against the planted truth) as JSON')
+  .action(async (options: { useCase: UseCaseOption; records?: number; seed: number; baseUrl?: string; credentials?: string; method: DemoMethod; noise: boolean; stateDir?: string; dp?: boolean; json?: string }) => {
+    if (options.useCase === 'risk-analysis') {
+      await demo({ ...options, records: options.records ?? 2000 });
+      return;
+    }
+    const useCaseOptions: UseCaseDemoOptions = {
+      useCase: options.useCase,
+      method: options.method,
+      seed: options.seed,
+      dp: options.dp === true,
+      ...(options.records === undefined ? {} : { records: options.records }),
+      ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+      ...(options.json === undefined ? {} : { json: options.json }),
+    };
+    await useCaseDemo(useCaseOptions);
   });
 
 program
@@ -80,8 +107,9 @@ program
 program
   .command('measure')
   .description('print the enclave measurement (pcrs[0], SHA-384 of the enclave bundle) of this checkout')
-  .action(() => {
-    console.log(measure());
+  .option('--gguf <file>', "the enclave's local language model (TENZRO_LLM_GGUF), measured with the bundle (default: $TENZRO_LLM_GGUF)")
+  .action((options: { gguf?: string }) => {
+    console.log(measure(options.gguf === undefined ? {} : { gguf: options.gguf }));
   });
 
 

@@ -11,12 +11,17 @@
  *   body        — sessionId = the session, partyId = the submission's, signature by that party's roster
  *                 signing key, nodes = index 1..totalParties in order with distinct public keys, programId =
  *                 the model's mpc program, dataSchema = the submission's (`submission_rejected`)
+ *
+ * The model's program (mpcModelProgramOf): risk-analyzer-v2's own, or a use-case model's sum program, which
+ * is refused (`method_not_available`) unless its length is the model's aggregate layout's statistic count.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { JsonInputError, fromBase64Url, parseStrictJson, utf8Decode } from '@tenzro/crypto';
+import { aggregateLayoutOf, type AggregateLayout } from '@tenzro/models';
 import {
   MpcShareBundle,
+  isMpcSumProgram,
   mpcProgramForModel,
   mpcShareBundleCommitment,
   verifyMpcShareBundleSignature,
@@ -33,9 +38,31 @@ import { assertSchemaDeclared } from './submission.js';
 export const MAX_SHARE_BUNDLE_BYTES = 16 * 1024 * 1024;
 const JSON_MAX_DEPTH = 16;
 
+/**
+ * What the nodes run for a model and how the enclave reads its outputs: risk-analyzer-v2's own program
+ * (models analyzeMpcOutputs), or a use-case model's sum program whose outputs are the summed statistic
+ * vector of the model's aggregate layout (model.run with method 'mpc').
+ */
+export type MpcModelProgram = { kind: 'risk_analyzer'; program: MpcProgram } | { kind: 'sum'; program: MpcProgram; layout: AggregateLayout };
+
+/**
+ * The model's mpc program in this enclave, or undefined: none, or a sum program whose length is not the
+ * model's layout's statistic count (never run: the parties would share another vector than the nodes sum).
+ */
+export function mpcModelProgramOf(modelId: string): MpcModelProgram | undefined {
+  const program = mpcProgramForModel(modelId);
+  if (program === undefined) return undefined;
+  if (!isMpcSumProgram(program)) return { kind: 'risk_analyzer', program };
+  const layout = aggregateLayoutOf(modelId);
+  if (layout === undefined || layout.statisticCount !== program.inputNames.length) return undefined;
+  return { kind: 'sum', program, layout };
+}
+
 /** The parameters of an mpc session: its program, node threshold t and number of nodes n. */
 export interface MpcSession {
   program: MpcProgram;
+  /** How the revealed outputs are read (the program's kind, and a sum program's layout). */
+  model: MpcModelProgram;
   threshold: number;
   totalParties: number;
 }
@@ -46,9 +73,9 @@ export function mpcSessionOf(terms: SessionTerms): MpcSession {
   if (policy.aggregationMethod !== 'mpc') throw refuse('invalid_request', 'the session does not use mpc');
   const config = policy.mpcConfig;
   if (config === undefined) throw refuse('invalid_data_policy', 'an mpc session must carry its mpcConfig');
-  const program = mpcProgramForModel(terms.modelId);
-  if (program === undefined) throw refuse('method_not_available', 'the session model has no mpc program in this enclave');
-  return { program, threshold: config.threshold, totalParties: config.totalParties };
+  const model = mpcModelProgramOf(terms.modelId);
+  if (model === undefined) throw refuse('method_not_available', 'the session model has no mpc program in this enclave');
+  return { program: model.program, model, threshold: config.threshold, totalParties: config.totalParties };
 }
 
 export interface OpenedShareBundle {

@@ -21,7 +21,7 @@ import {
   utf8Decode,
   type SecretBytes,
 } from '@tenzro/crypto';
-import { getDataSchema } from '@tenzro/models';
+import { getDataSchema, type DataSchema } from '@tenzro/models';
 import { CONTRIBUTION_TYPE, TenzroError, type ChannelSubmission, type ErrorDetail } from '@tenzro/protocol';
 import { refuse } from './errors.js';
 
@@ -39,8 +39,8 @@ export interface ModelSchemas {
   readonly dataSchemas: readonly string[];
 }
 
-type Schema = NonNullable<ReturnType<typeof getDataSchema>>;
-type SchemaRecord = Extract<ReturnType<Schema['validate']>, { ok: true }>['records'][number];
+/** Any registered schema: transaction_records_v1 or a use-case model's (records typed by the model, not here). */
+type Schema = DataSchema<unknown>;
 
 export interface OpenedSubmission {
   partyId: string;
@@ -48,7 +48,8 @@ export interface OpenedSubmission {
   dataSchema: string;
   /** Hex SHA-256 of the ciphertext bytes read: two submissions of one blob have the same. */
   ciphertextHash: string;
-  records: SchemaRecord[];
+  /** The records as the schema validated (and copied) them. */
+  records: unknown[];
 }
 
 class BlobReadError extends Error {

@@ -10,6 +10,7 @@ export type {
   FederatedConfig,
   FederatedPrivacyReport,
   FederatedRunInput,
+  FederatedSumPrivacyReport,
   FlaggedTransaction,
   Label,
   ModelDefinition,
@@ -30,22 +31,28 @@ export type {
   ValidationResult,
 } from './types.js';
 export { cryptoRng, seededRng } from './rng.js';
-export {
-  MAX_ERRORS,
-  MAX_RECORDS,
-  TRANSACTION_RECORDS_V1,
-  TRANSACTION_RECORDS_V1_JSON_SCHEMA,
-  getDataSchema,
-  listDataSchemas,
-} from './schema.js';
-export { aggregateLayoutOf, getModel, listModels } from './registry.js';
+export { MAX_ERRORS, MAX_RECORDS, TRANSACTION_RECORDS_V1, TRANSACTION_RECORDS_V1_JSON_SCHEMA } from './schema.js';
+export { aggregateLayoutOf, getDataSchema, getModel, listDataSchemas, listModels } from './registry.js';
+export { KIT_FINDINGS_KEYS, USE_CASE_KIT_VERSION, USE_CASE_NAMES, defineUseCaseModel, type UseCaseModel } from './use-cases/kit.js';
+export { USE_CASE_SPECS, useCaseModels, type AnyUseCaseModelSpec } from './use-cases/registry.js';
+export type {
+  DemoEvaluation,
+  DemoOptions as UseCaseDemoOptions,
+  StatisticDeclaration,
+  SummedStatistics,
+  UseCaseAnalysis,
+  UseCaseDemo,
+  UseCaseModelSpec,
+  UseCaseName,
+  UseCasePrivateFindings,
+} from './use-cases/contract.js';
 export type { AggregateEntry, AggregateEntryKind, AggregateFeature, AggregateLayout } from './aggregates/layout.js';
 export { computeStatistics } from './aggregates/statistics.js';
 export { decodeStatisticSum, encodeStatistics } from './aggregates/encoding.js';
 export { SECURE_AGGREGATION_CAPABILITIES } from './aggregates/analysis.js';
 export { ModelRunError, type ModelRunErrorCode } from './errors.js';
 export { RISK_ANALYZER_DIGEST, RISK_ANALYZER_ID, RISK_ANALYZER_VERSION } from './risk-analyzer.js';
-export { checkRelease, type ReleaseOptions, type ReleaseResult } from './release.js';
+export { checkRelease, transactionIdentifiers, type ReleaseOptions, type ReleasePartition, type ReleaseResult } from './release.js';
 export {
   demoPartitions,
   evaluateDetection,
@@ -70,3 +77,4 @@ export {
   type MpcStatisticSharing,
 } from './mpc/statistics.js';
 export { MPC_CAPABILITIES, MPC_OUTPUT_NAMES, MPC_OUTPUT_SCALE, MPC_RISK_SCORE_WEIGHTS, analyzeMpcOutputs, type MpcAnalysisOptions } from './mpc/analysis.js';
+export { MPC_SUM_STATISTIC_MAX, MPC_SUM_STATISTIC_SCALE, mpcSumCodec, mpcSumVector } from './mpc/sum.js';

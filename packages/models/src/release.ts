@@ -1,13 +1,14 @@
 // Release policy (DESIGN §8), checked on every model output before it is sealed:
-// 1. `shared` (content and findings) holds no transactionId, accountId or counterpartyAccountId of any
-//    party: every string (keys and values) is scanned.
+// 1. `shared` (content and findings) holds no record identifier of any party — by default a transaction
+//    record's transactionId, accountId and counterpartyAccountId; a model with other records names its own
+//    (`identifiersOf`, e.g. a use-case model's identifier fields): every string (keys and values) is scanned.
 // 2. Each party's private findings flag only that party's own transactions, and mention no identifier
 //    of another party that the party does not already hold in its own records.
 // 3. Aggregates: every object in `shared.findings` with a boolean `suppressed` key is an aggregate; its
 //    `count` must be 0 or at least minGroupSize, and a suppressed aggregate carries count = stats = null.
 //    Numeric fields named like a count outside such an object are rejected as undeclared.
 // Violation messages name the place and the party, never the identifier found.
-import type { ModelOutput, Partition } from './types.js';
+import type { ModelOutput } from './types.js';
 
 /** Identifiers shorter than this are matched only as whole strings, longer ones also inside text. */
 export const MIN_SUBSTRING_ID_LENGTH = 6;
@@ -100,17 +101,48 @@ function checkAggregates(value: unknown, path: string, minGroupSize: number, vio
 }
 
 export interface ReleaseOptions {
+  /** Smallest count a released aggregate may hold (other than 0); default 3. */
   minGroupSize?: number;
+  /** The identifiers in one record that no shared output may contain; default transactionIdentifiers. */
+  identifiersOf?: (record: unknown) => readonly string[];
+}
+
+/** One party's records, as the release policy reads them (only through `identifiersOf`, and `transactionId`). */
+export interface ReleasePartition {
+  readonly partyId: string;
+  readonly records: readonly unknown[];
 }
 
 export type ReleaseResult = { ok: true } | { ok: false; violations: string[] };
 
-/** Checks `output` against the release policy for the given partitions. */
-export function checkRelease(output: ModelOutput, partitions: readonly Partition[], options: ReleaseOptions = {}): ReleaseResult {
+const stringField = (record: unknown, field: string): string | undefined => {
+  if (typeof record !== 'object' || record === null) return undefined;
+  const v = (record as Record<string, unknown>)[field];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+};
+
+/** A transaction record's identifiers: transactionId, accountId and counterpartyAccountId (those present). */
+export function transactionIdentifiers(record: unknown): string[] {
+  const out: string[] = [];
+  for (const field of ['transactionId', 'accountId', 'counterpartyAccountId']) {
+    const v = stringField(record, field);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Checks `output` against the release policy for the given partitions. Flagged private findings must name a
+ * `transactionId` of the party's own records (models whose records have none flag nothing).
+ */
+export function checkRelease(output: ModelOutput, partitions: readonly ReleasePartition[], options: ReleaseOptions = {}): ReleaseResult {
   if (typeof output !== 'object' || output === null) throw new TypeError('output must be a model output object');
   if (!Array.isArray(partitions)) throw new TypeError('partitions must be an array');
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const minGroupSize = options.minGroupSize ?? 3;
   if (!Number.isInteger(minGroupSize) || minGroupSize < 1) throw new RangeError('minGroupSize must be a positive integer');
+  const identifiersOf = options.identifiersOf ?? transactionIdentifiers;
+  if (typeof identifiersOf !== 'function') throw new TypeError('identifiersOf must be a function');
   const violations: string[] = [];
   const everyone = new IdentifierIndex();
   const ownIds = new Map<string, IdentifierIndex>();
@@ -119,11 +151,16 @@ export function checkRelease(output: ModelOutput, partitions: readonly Partition
     const own = ownIds.get(p.partyId) ?? new IdentifierIndex();
     const tx = ownTransactions.get(p.partyId) ?? new Set<string>();
     for (const r of p.records) {
-      for (const id of [r.transactionId, r.accountId, r.counterpartyAccountId]) {
+      const ids = identifiersOf(r);
+      if (!Array.isArray(ids)) throw new TypeError('identifiersOf must return an array of strings');
+      for (const id of ids) {
+        if (typeof id !== 'string') throw new TypeError('identifiersOf must return an array of strings');
+        if (id.length === 0) continue;
         everyone.add(id);
         own.add(id);
       }
-      tx.add(r.transactionId);
+      const transactionId = stringField(r, 'transactionId');
+      if (transactionId !== undefined) tx.add(transactionId);
     }
     ownIds.set(p.partyId, own);
     ownTransactions.set(p.partyId, tx);

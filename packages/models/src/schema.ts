@@ -214,21 +214,9 @@ function scanTransactionRecords(value: unknown, copy: boolean): ValidationResult
   return { ok: true, records };
 }
 
-const transactionRecordsV1: DataSchema<TransactionRecord> = Object.freeze({
+/** The transaction_records_v1 schema. The registry (registry.ts getDataSchema) lists it with the use-case models' schemas. */
+export const TRANSACTION_RECORDS_V1_SCHEMA: DataSchema<TransactionRecord> = Object.freeze({
   id: TRANSACTION_RECORDS_V1,
   jsonSchema: TRANSACTION_RECORDS_V1_JSON_SCHEMA,
   validate: validateTransactionRecords,
 });
-
-const SCHEMAS: ReadonlyMap<string, DataSchema<TransactionRecord>> = new Map([[TRANSACTION_RECORDS_V1, transactionRecordsV1]]);
-
-/** The data schema registered under `id`, or undefined. */
-export function getDataSchema(id: string): DataSchema<TransactionRecord> | undefined {
-  if (typeof id !== 'string') throw new TypeError('id must be a string');
-  return SCHEMAS.get(id);
-}
-
-/** Ids of every registered data schema. */
-export function listDataSchemas(): string[] {
-  return [...SCHEMAS.keys()];
-}

@@ -1,6 +1,6 @@
 // transaction_records_v1: the JSON Schema and the validator that enforces it.
 import { describe, expect, it } from 'vitest';
-import { MAX_ERRORS, MAX_RECORDS, TRANSACTION_RECORDS_V1, getDataSchema, listDataSchemas, type TransactionRecord } from './index.js';
+import { MAX_ERRORS, MAX_RECORDS, TRANSACTION_RECORDS_V1, getDataSchema, listDataSchemas, useCaseModels, type TransactionRecord } from './index.js';
 import { parseTimestamp } from './schema.js';
 import { ISO_3166_ALPHA2_COUNTRIES, ISO_4217_CURRENCIES } from './iso-codes.js';
 
@@ -21,8 +21,8 @@ const valid = (over: Partial<TransactionRecord> = {}): TransactionRecord => ({
 });
 
 describe('registry', () => {
-  it('knows transaction_records_v1 and nothing else', () => {
-    expect(listDataSchemas()).toEqual(['transaction_records_v1']);
+  it('knows transaction_records_v1 first, then only the use-case models\' schemas', () => {
+    expect(listDataSchemas()).toEqual(['transaction_records_v1', ...useCaseModels().map((u) => u.spec.schema.id)]);
     expect(schema.id).toBe('transaction_records_v1');
     expect(getDataSchema('nope')).toBeUndefined();
     expect(() => getDataSchema(1 as unknown as string)).toThrow(TypeError);

@@ -38,15 +38,19 @@ export interface FederatedConfig {
   differentialPrivacy: { enabled: boolean; epsilon: number; delta: number };
 }
 
-export interface Partition {
+/** One party's records: transaction records by default, a use-case model's own record type otherwise. */
+export interface Partition<R = TransactionRecord> {
   partyId: string;
-  records: TransactionRecord[];
+  records: R[];
 }
 
-/** A run over per-party partitions decrypted inside the enclave (DESIGN §7, `federated`). */
-export interface FederatedRunInput {
+/**
+ * A run over per-party partitions decrypted inside the enclave (DESIGN §7, `federated`). `R` is the model's
+ * record type; ModelRunInput carries `unknown` records, which each model validates against its own schema.
+ */
+export interface FederatedRunInput<R = TransactionRecord> {
   method: 'federated';
-  partitions: Partition[];
+  partitions: Partition<R>[];
   federated: FederatedConfig;
   prompt: string;
   parameters: { maxTokens?: number; temperature?: number };
@@ -107,7 +111,8 @@ export interface MpcRunInput {
   rng: Rng;
 }
 
-export type ModelRunInput = FederatedRunInput | SecureAggregationRunInput | MpcRunInput;
+/** What ModelDefinition.run takes: federated records are `unknown` here (each model checks them with its schema). */
+export type ModelRunInput = FederatedRunInput<unknown> | SecureAggregationRunInput | MpcRunInput;
 
 export interface FlaggedTransaction {
   transactionId: string;
@@ -184,8 +189,39 @@ export interface MpcPrivacyReport {
   unit: 'party_vector';
 }
 
-/** Discriminated by `unit`: 'party' (federated), 'record' (secure_aggregation) or 'party_vector' (mpc). */
-export type PrivacyReport = FederatedPrivacyReport | SecureAggregationPrivacyReport | MpcPrivacyReport;
+/**
+ * Privacy of a federated run of a use-case model (use-cases/kit.ts): the enclave sums the parties' statistic
+ * vectors and, with differential privacy on, adds Gaussian noise N(0, sigma²) to every statistic of the sum,
+ * sigma = noiseMultiplier × the layout's l2 sensitivity, noiseMultiplier calibrated by the RDP accountant for
+ * one release (sampleRate 1, steps 1). 'none' without differential privacy (the sum is exact).
+ */
+export interface FederatedSumPrivacyReport {
+  mechanism: 'gaussian' | 'none';
+  /** Target epsilon of the session; null without DP. */
+  epsilon: number | null;
+  /** The epsilon the accountant certifies at the calibrated noise (<= epsilon); null without DP. */
+  epsilonSpent: number | null;
+  delta: number | null;
+  /** sigma / l2Sensitivity; 0 without DP. */
+  noiseMultiplier: number;
+  /** Standard deviation of the noise in every statistic, in integer statistic units (scale included); 0 without DP. */
+  sigma: number;
+  /** The layout's l2 sensitivity: the largest L2 change of the vector from one record's row. */
+  l2Sensitivity: number;
+  accountant: 'rdp';
+  /** Parties whose vectors are in the sum. */
+  parties: number;
+  /** Tells this report from the secure_aggregation one, whose unit is also 'record'. */
+  method: 'federated';
+  /** Unit of privacy: one record's row of statistics. */
+  unit: 'record';
+}
+
+/**
+ * Discriminated by `unit`: 'party' (federated DP-FedAvg), 'record' (secure_aggregation, or — with
+ * `method: 'federated'` — a use-case model's federated sum) or 'party_vector' (mpc).
+ */
+export type PrivacyReport = FederatedPrivacyReport | FederatedSumPrivacyReport | SecureAggregationPrivacyReport | MpcPrivacyReport;
 
 export interface ModelOutput<P extends PrivacyReport = PrivacyReport> {
   shared: { content: string; findings: Record<string, unknown> };
@@ -195,7 +231,7 @@ export interface ModelOutput<P extends PrivacyReport = PrivacyReport> {
 
 /** The output type of a run on input `I`: the privacy report follows the method. */
 export type ModelOutputFor<I extends ModelRunInput> = I extends { method: 'federated' }
-  ? ModelOutput<FederatedPrivacyReport>
+  ? ModelOutput<FederatedPrivacyReport | FederatedSumPrivacyReport>
   : I extends { method: 'secure_aggregation' }
     ? ModelOutput<SecureAggregationPrivacyReport>
     : I extends { method: 'mpc' }

@@ -3,13 +3,14 @@
 // round r − 1 (every live node at round 0), `deadlineMs` = the call's timeout (a node bounds its sends to
 // half of it); a node whose call fails, times out or answers unknown_run (it restarted) is down for the rest
 // of the preprocessing or run, and so is a node the others' messages did not reach (survivorsOfRound). A
-// preprocessing needs 2t − 1 live nodes throughout (GRR), a run t (Beaver, triples made beforehand); below
-// that the call fails with MpcCoordinatorError mpc_nodes_unavailable (retryable). A node's refusal (4xx with a
-// code) fails it with mpc_run_failed, naming the node and its code. Only nodes holding the run's
+// preprocessing needs 2t − 1 live nodes throughout (GRR; t when the program does not multiply), a run t
+// (Beaver, triples made beforehand); below that the call fails with MpcCoordinatorError
+// mpc_nodes_unavailable (retryable). A node's refusal (4xx with a code) fails it with mpc_run_failed, naming
+// the node and its code. Only nodes holding the run's
 // preprocessing take part; every other node is told to drop it (a prep is used once), and every node drops
 // the run once it is over, failed or not (DELETE /control/runs: its opened input shares are zeroed).
 import { randomBytes, toBase64Url } from '@tenzro/crypto';
-import { MpcNodeOutput, MpcNodeStatement, MpcPreprocessedResponse, MpcStepResponse, type MpcShareBundle } from '@tenzro/protocol';
+import { MpcNodeOutput, MpcNodeStatement, MpcPreprocessedResponse, MpcStepResponse, mpcProgramById, mpcProgramTripleLength, type MpcShareBundle } from '@tenzro/protocol';
 
 export interface CoordinatedNode {
   index: number;
@@ -267,7 +268,11 @@ function checkConfig(threshold: number, totalParties: number, nodes: readonly Co
   if (nodes.some((n) => n.index > totalParties)) throw new RangeError(`nodes[].index must be at most totalParties (${totalParties})`);
 }
 
-/** POST /control/preprocess on every node, then its rounds; needs 2t − 1 nodes throughout. */
+/**
+ * POST /control/preprocess on every node, then its rounds; needs 2t − 1 nodes throughout (GRR), or t for a
+ * program without multiplications (a sum program: no triples to make, the preprocessing is done in one
+ * silent round and only marks the nodes that may start the run).
+ */
 export async function preprocessAcrossNodes(input: {
   nodes: readonly CoordinatedNode[];
   sessionId: string;
@@ -283,7 +288,9 @@ export async function preprocessAcrossNodes(input: {
   checkNodes(nodes);
   checkConfig(threshold, totalParties, nodes);
   const timeoutMs = input.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
-  const need = 2 * threshold - 1;
+  const program = mpcProgramById(programId);
+  const multiplies = program === undefined || mpcProgramTripleLength(program) > 0; // an unknown program: the nodes refuse it
+  const need = multiplies ? 2 * threshold - 1 : threshold;
   const started = await Promise.all(
     nodes.map(async (node) => {
       try {
@@ -298,7 +305,7 @@ export async function preprocessAcrossNodes(input: {
   const refusal = started.find((s) => s.refusal);
   if (refusal?.refusal) throw refused(refusal.node, refusal.refusal, `preprocessing ${prepId}`);
   const live = started.filter((s) => !s.down).map((s) => s.node);
-  const result = await lockStep(live, { sessionId, tag: prepId, need, total: totalParties, why: whyText('preprocessing', need, '2 × threshold − 1'), timeoutMs, what: `preprocessing ${prepId}` });
+  const result = await lockStep(live, { sessionId, tag: prepId, need, total: totalParties, why: whyText('preprocessing', need, multiplies ? '2 × threshold − 1' : 'threshold'), timeoutMs, what: `preprocessing ${prepId}` });
   return { holders: result.live.map((n) => n.index) };
 }
 

@@ -6,7 +6,8 @@
 // every node once over (failed or not); a prep a run could not start with is dropped where it was left;
 // upload-time bundle checks; a node whose mailbox refuses messages is the one marked down; a node restarted
 // or hung (SIGSTOP) mid-run is marked down and the run still completes in bounded time; a run body over a
-// node's --max-body-bytes fails with a message saying so.
+// node's --max-body-bytes fails with a message saying so. A use-case model's sum program preprocesses with t
+// nodes (no triples) and runs in one round to the exact integer sums.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +49,9 @@ import {
   signMpcShareBundle,
   verifyMpcNodeAttestation,
   verifyMpcNodeOutputSignature,
+  mpcProgramForModel,
   type MpcNodeOutput,
+  type MpcProgram,
   type MpcShareBundle,
   type SessionTerms,
 } from '@tenzro/protocol';
@@ -69,13 +72,13 @@ interface Party {
   shares: ShareVector[];
 }
 
-function makeTerms(parties: ReadonlyArray<{ partyId: string; signingPublicKey: Uint8Array }>, threshold = T, totalParties = N): SessionTerms {
+function makeTerms(parties: ReadonlyArray<{ partyId: string; signingPublicKey: Uint8Array }>, threshold = T, totalParties = N, modelId = 'risk-analyzer-v2'): SessionTerms {
   return {
     type: SESSION_TERMS_TYPE,
     tenantId: 'bankA',
     name: 'mpc run test',
     description: '',
-    modelId: 'risk-analyzer-v2',
+    modelId,
     modelDigest: `sha256:${'0'.repeat(64)}`,
     participants: parties.map((p) => ({ partyId: p.partyId, signingKey: toBase64Url(p.signingPublicKey), encryptionKey: toBase64Url(randomBytes(32)) })),
     observers: [],
@@ -98,9 +101,10 @@ async function sealBundle(
   party: Party,
   sessionId: string,
   nodeKeys: ReadonlyMap<number, Uint8Array>,
-  tweak: { sessionId?: string; keyOf?: (i: number) => Uint8Array; signWith?: SecretBytes } = {},
+  tweak: { sessionId?: string; keyOf?: (i: number) => Uint8Array; signWith?: SecretBytes; program?: MpcProgram } = {},
 ): Promise<MpcShareBundle> {
   const bodySession = tweak.sessionId ?? sessionId;
+  const program = tweak.program ?? PROGRAM;
   const nodes = [];
   for (let i = 1; i <= N; i++) {
     const key = tweak.keyOf?.(i) ?? nodeKeys.get(i)!;
@@ -108,9 +112,9 @@ async function sealBundle(
       type: MPC_SHARE_TYPE,
       sessionId: bodySession,
       partyId: party.partyId,
-      programId: PROGRAM.id,
+      programId: program.id,
       index: i,
-      length: PROGRAM.inputNames.length,
+      length: program.inputNames.length,
       share: toBase64Url(fieldVectorToBytes(party.shares[i - 1]!.vector)),
     };
     const envelope = await sealEnvelope(nodeKeys.get(i)!, canonicalBytes(plaintext), { info: MPC_SHARE_INFO });
@@ -120,7 +124,7 @@ async function sealBundle(
     type: MPC_SHARE_BUNDLE_TYPE,
     sessionId: bodySession,
     partyId: party.partyId,
-    programId: PROGRAM.id,
+    programId: program.id,
     dataSchema: 'transaction_records_v1',
     recordCount: 100,
     nodes,
@@ -260,6 +264,50 @@ describe('mpc runs across compute node processes', () => {
     expect(again.outputs.map((o) => o.index)).toEqual([1, 2, 3, 4, 5]);
     expect(again.down).toEqual([]);
     expectNearReference(await openOutputs(again.outputs, 'run-1.3'));
+  }, 60_000);
+
+  it("a use-case model's sum program: preprocessing with only t nodes up (no triples), a one-round run, the exact integer sums", async () => {
+    const modelId = 'supply-chain-optimizer-v1';
+    const SUM = mpcProgramForModel(modelId)!;
+    const sumTerms = makeTerms(parties, T, N, modelId);
+    const sumSessionId = sessionIdOf(sumTerms);
+    const keyPair = await generateEncryptionKeyPair();
+    const sumKey = { publicKey: toBase64Url(keyPair.publicKey), attestation: toBase64Url(await enclave.issue({ publicKey: keyPair.publicKey, userData: sessionKeyUserData(sumSessionId) })) };
+    const sumCodec = createMpcCodec({ scale: 0, min: 0, max: 2 ** 40 });
+    const values = parties.map((_, k) => SUM.inputNames.map((__, i) => (i === 0 ? 2 ** 40 : (k + 1) * 1_000_003 * (i + 1))));
+    const sumBundles = await Promise.all(
+      parties.map((p, k) => sealBundle({ ...p, shares: shareVector(sumCodec.encode(values[k]!), { threshold: T, parties: N }) }, sumSessionId, nodeKeys, { program: SUM })),
+    );
+    const check = { sessionId: sumSessionId, programId: SUM.id, terms: sumTerms, bundle: sumBundles[0]! };
+    expect(await checkBundleOnNodes(fleet.nodes, check)).toEqual({ checked: [1, 2, 3, 4, 5], unreachable: [] });
+    // the programs are not interchangeable: risk-analyzer-v2's program under this model's terms is refused
+    await expect(checkBundleOnNodes(fleet.nodes, { ...check, programId: PROGRAM.id })).rejects.toMatchObject({ code: 'mpc_share_refused', nodeCode: 'invalid_terms' });
+
+    fleet.kill(4);
+    fleet.kill(5);
+    await Promise.all([fleet.exited(4), fleet.exited(5)]);
+    try {
+      const prepId = nextPrep();
+      expect(await preprocessAcrossNodes({ nodes: fleet.nodes, sessionId: sumSessionId, prepId, programId: SUM.id, threshold: T, totalParties: N })).toEqual({ holders: [1, 2, 3] });
+      const result = await runMpcAcrossNodes({ nodes: fleet.nodes, sessionId: sumSessionId, runTag: 'sum-1.1', programId: SUM.id, terms: sumTerms, prepId, sessionKey: sumKey, bundles: sumBundles, threshold: T, totalParties: N, stepTimeoutMs: 10_000 });
+      expect(result.outputs.map((o) => o.index)).toEqual([1, 2, 3]);
+      expect(result.down).toEqual([4, 5]);
+      expect(result.rounds).toBe(1);
+      const shares: ShareVector[] = [];
+      for (const output of result.outputs) {
+        expect(output.statement).toMatchObject({ sessionId: sumSessionId, runTag: 'sum-1.1', programId: SUM.id, index: output.index });
+        expect(verifyMpcNodeOutputSignature(output, nodeSigningKeys.get(output.index)!)).toBe(true);
+        const plaintext = MpcOutputSharePlaintext.parse(parseStrictJson(utf8Decode(await openEnvelope(keyPair.privateKey, fromBase64Url(output.sealed, 'sealed'), { info: MPC_OUTPUT_INFO }))));
+        expect(plaintext.length).toBe(SUM.outputs.length);
+        shares.push({ x: output.index, vector: fieldVectorFromBytes(MPC_FIELD, fromBase64Url(plaintext.share, 'share'), plaintext.length) });
+      }
+      const revealed = reconstructMpcProgramOutputs(SUM, { threshold: T, field: MPC_FIELD, shares });
+      const exact = SUM.inputNames.map((_, i) => values.reduce((sum, v) => sum + BigInt(v[i]!), 0n));
+      expect([...revealed.values()].map((o) => o.integer)).toEqual(exact);
+    } finally {
+      await fleet.restartExited();
+      await forgetSession(fleet.nodes, sumSessionId);
+    }
   }, 60_000);
 
   it('refuses bad bundles and session keys at POST /control/runs, each with its code, keeping nothing', async () => {

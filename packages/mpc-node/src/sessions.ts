@@ -1,6 +1,7 @@
 // A compute node's preprocessings and runs (docs/mpc.md, "Node control API"), in memory: a restarted node
 // has none (it keeps its keys). The host's coordinator drives them in lock-step rounds:
-//   preprocess(req)   a createMpcTripleMachine under op `<prepId>:triples` (Beaver triples, GRR: 2t − 1 nodes)
+//   preprocess(req)   a createMpcTripleMachine under op `<prepId>:triples` (Beaver triples, GRR: 2t − 1 nodes;
+//                     none for a program without multiplications: done at once)
 //   startRun(req)     every check of the contract, then the prep's triples (consumed) and a program machine
 //                     (reveal 'recipient', op prefix = the run tag)
 //   step(req)         one round: this node's mailbox messages of the ops it sent in the previous round, from

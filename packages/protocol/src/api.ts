@@ -245,6 +245,10 @@ export const ModelInfo = z.strictObject({
   id: z.string(),
   version: z.string().nullable(),
   digest: z.string(),
+  /** One paragraph on what the model computes (use-case models). */
+  description: z.string().optional(),
+  /** The use case the model serves (`tenzro demo --use-case`), for use-case models. */
+  useCase: z.string().optional(),
   dataSchemas: z.array(ModelDataSchema),
   methods: z.array(z.enum(['federated', 'secure_aggregation', 'mpc'])),
   backends: z.array(z.string()),

@@ -1,6 +1,6 @@
 /**
  * Development bootstrap (DESIGN §4): on a fresh database in development, creates the demo tenants bankA,
- * bankB, bankC and regulator, one API key each, and one party each with freshly generated Ed25519 and
+ * bankB, bankC and regulator (and the use-case demos' vendorA–C and hospitalA–C), one API key each, and one party each with freshly generated Ed25519 and
  * X25519 key pairs, and writes everything a demo client needs to `<dataDir>/dev/credentials.json` (0600).
  * These are demo identities made on the operator's machine for convenience; in production there are no
  * default credentials and tenants come from POST /v1/admin/tenants.
@@ -21,6 +21,13 @@ export const DEMO_PARTIES = [
   { tenantId: 'bankB', partyId: 'party::bankB::treasury' },
   { tenantId: 'bankC', partyId: 'party::bankC::treasury' },
   { tenantId: 'regulator', partyId: 'party::regulator::compliance' },
+  // the use-case demos' organisations (`tenzro demo --use-case supply-chain | healthcare-research`)
+  { tenantId: 'vendorA', partyId: 'party::vendorA::planning' },
+  { tenantId: 'vendorB', partyId: 'party::vendorB::planning' },
+  { tenantId: 'vendorC', partyId: 'party::vendorC::planning' },
+  { tenantId: 'hospitalA', partyId: 'party::hospitalA::research' },
+  { tenantId: 'hospitalB', partyId: 'party::hospitalB::research' },
+  { tenantId: 'hospitalC', partyId: 'party::hospitalC::research' },
 ] as const;
 
 export interface DevKeyPair {

@@ -1,6 +1,7 @@
 // GET /v1/models: the registry as the running enclave reports it (hello), with the JSON Schema documents of
 // the data schemas, the methods the enclave runs, and the language-model backends it offers per model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCaseModels } from '@tenzro/models';
 import { ModelsResponse } from '@tenzro/protocol';
 import { startTestServer, type TestServer } from './harness.fixture.js';
 
@@ -31,6 +32,17 @@ describe('GET /v1/models', () => {
       // the digest is the one the enclave announced, the one session terms will carry
       const enclaveModels = t.server.ctx.enclave.info()!.models;
       expect(enclaveModels.find((m) => m.modelId === 'risk-analyzer-v2')!.modelDigest).toBe(risk!.digest);
+    });
+
+    it('lists each use-case model with its description, use case and JSON Schema; risk-analyzer-v2 without them', async () => {
+      const body = ModelsResponse.parse(t.json(await t.inject('bankA', { method: 'GET', url: '/v1/models' })));
+      const risk = body.models.find((m) => m.id === 'risk-analyzer-v2')!;
+      expect('description' in risk || 'useCase' in risk).toBe(false);
+      for (const u of useCaseModels()) {
+        const listed = body.models.find((m) => m.id === u.model.id);
+        expect(listed, u.model.id).toMatchObject({ version: u.model.version, digest: u.model.digest, description: u.spec.description, useCase: u.spec.useCase });
+        expect(listed!.dataSchemas).toEqual([{ id: u.spec.schema.id, jsonSchema: JSON.parse(JSON.stringify(u.spec.schema.jsonSchema)) }]);
+      }
     });
 
     it('needs tenant credentials', async () => {

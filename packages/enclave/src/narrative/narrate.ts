@@ -4,7 +4,7 @@
  * through the release policy (@tenzro/models checkRelease, over the same partitions as the model output):
  * a text naming a record identifier fails the run closed with `narrative_refused`; nothing is released.
  */
-import { checkRelease } from '@tenzro/models';
+import { checkRelease, type ReleaseOptions } from '@tenzro/models';
 import type { EnclaveContext } from '../context.js';
 import { refuse } from '../errors.js';
 import { logEvent } from '../log.js';
@@ -40,6 +40,8 @@ export interface NarrateOptions {
   parameters: { maxTokens?: number | undefined; temperature?: number | undefined; backend?: string | undefined };
   /** What the release policy checks the text against (the run's partitions; records stay here). */
   partitions: Parameters<typeof checkRelease>[1];
+  /** The session model's release parameters (minimum group size, record identifiers); defaults when absent. */
+  release?: ReleaseOptions;
 }
 
 /** `output` with its content written by the chosen backend and checked; and the backend's id. */
@@ -75,7 +77,7 @@ export async function narrate<O extends NarrativeOutput>(
     throw error;
   }
   const candidate = { ...output, shared: { ...output.shared, content: text } };
-  const verdict = checkRelease({ shared: candidate.shared, privateFindings: {}, privacy: (output as { privacy?: unknown }).privacy } as Parameters<typeof checkRelease>[0], options.partitions);
+  const verdict = checkRelease({ shared: candidate.shared, privateFindings: {}, privacy: (output as { privacy?: unknown }).privacy } as Parameters<typeof checkRelease>[0], options.partitions, options.release ?? {});
   if (!verdict.ok) {
     logEvent('narrative_refused', { backend: backend.id, violations: verdict.violations.length });
     throw refuse('narrative_refused', `the release policy refused the text of the language-model backend ${backend.id} (it names a record identifier); nothing was released`);

@@ -1,7 +1,8 @@
 /** `hello`: who this enclave is (provider, module id, measurement, simulated root) and what it can run. */
 import { aggregateLayoutOf, listModels, type ModelDefinition } from '@tenzro/models';
-import { mpcProgramForModel, type EnclaveResultOf } from '@tenzro/protocol';
+import type { EnclaveResultOf } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
+import { mpcModelProgramOf } from '../mpc-submission.js';
 import { DEFAULT_BACKENDS } from '../narrative/registry.js';
 
 /** Aggregation methods this enclave build implements. */
@@ -11,15 +12,16 @@ export type EngineMethod = (typeof ENGINE_METHODS)[number];
 /**
  * The methods this build runs for `model`: those the model declares and the engine implements;
  * secure_aggregation also needs the model's aggregate layout (its statistic vector). mpc is the enclave's
- * own path (the compute nodes' program, then models' analyzeMpcOutputs): announced when protocol has a
- * program for the model (mpcProgramForModel) and the enclave accepts some node measurement, whatever the
- * model's own method list says.
+ * own path (the compute nodes' program, then models' analyzeMpcOutputs, or for a use-case model's sum
+ * program the model's run on the summed statistics): announced when protocol has a program for the model
+ * (mpcProgramForModel; a sum program only when its length is the model's layout's statistic count:
+ * mpcModelProgramOf) and the enclave accepts some node measurement, whatever the model's own method list says.
  */
 export function methodsOf(model: ModelDefinition, options: { mpcNodesTrusted: boolean } = { mpcNodesTrusted: true }): EngineMethod[] {
   const declared = model.methods as readonly string[];
   return ENGINE_METHODS.filter((method) => {
     // Without an accepted node measurement every node output would be set aside: not offered at all.
-    if (method === 'mpc') return options.mpcNodesTrusted && mpcProgramForModel(model.id) !== undefined;
+    if (method === 'mpc') return options.mpcNodesTrusted && mpcModelProgramOf(model.id) !== undefined;
     if (!declared.includes(method)) return false;
     if (method === 'secure_aggregation') return aggregateLayoutOf(model.id) !== undefined;
     return true;

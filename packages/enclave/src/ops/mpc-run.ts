@@ -17,8 +17,12 @@
  *                 Two passing outputs with one index: `mpc_rejected`. Each is opened with the session key
  *                 (MPC_OUTPUT_INFO) into an MpcOutputSharePlaintext whose fields match.
  *   5. reveal   — fewer than threshold left: `mpc_below_threshold`; reconstructMpcProgramOutputs over all of
- *                 them (shares off one polynomial: `mpc_rejected`).
- *   6. model    — models' analyzeMpcOutputs on the revealed outputs (node indices, error bound).
+ *                 them (shares off one polynomial: `mpc_rejected`). A sum program's outputs are the summed
+ *                 statistic vector: exact integers, each in [0, parties × 2^40] (else `mpc_rejected`: a party
+ *                 shared a value outside the range; revealMpcSum).
+ *   6. model    — risk-analyzer-v2: models' analyzeMpcOutputs on the revealed outputs (node indices, error
+ *                 bound); a sum program: model.run({ method: 'mpc', aggregate: { layoutId, values, parties,
+ *                 noise: null }, mpc: { threshold, totalNodes, nodesUsed }, … }).
  *   7. release  — release policy, report (method mpc, includedParties, aggregatedDataHash over the bundle
  *                 commitments), attestation, one sealed body per included party and observer.
  */
@@ -35,18 +39,21 @@ import {
   type SecretBytes,
   type ShareVector,
 } from '@tenzro/crypto';
-import { analyzeMpcOutputs } from '@tenzro/models';
+import { analyzeMpcOutputs, cryptoRng } from '@tenzro/models';
 import {
   MPC_OUTPUT_INFO,
   MpcError,
   MpcNodeAttestationError,
   MpcOutputSharePlaintext,
   TenzroError,
+  mpcSumValues,
   reconstructMpcProgramOutputs,
   riskAnalyzerOutputErrorBound,
   verifyMpcNodeAttestation,
   verifyMpcNodeOutputSignature,
   type MpcNodeOutput,
+  type MpcProgram,
+  type MpcProgramOutput,
 } from '@tenzro/protocol';
 import type { EnclaveContext } from '../context.js';
 import { refuse } from '../errors.js';
@@ -61,6 +68,7 @@ import {
   openEach,
   releaseChecked,
   runModel,
+  type RunModelOutput,
   type RunReply,
   type RunRequest,
 } from './run-common.js';
@@ -186,6 +194,32 @@ async function unlessSetAside<T>(index: number, fn: () => Promise<T>): Promise<T
   }
 }
 
+/** Step 5: the program's declared outputs from the passing output shares (`mpc_rejected` when they disagree). */
+function revealOutputs(program: MpcProgram, threshold: number, shares: readonly ShareVector[]): ReadonlyMap<string, MpcProgramOutput> {
+  try {
+    return reconstructMpcProgramOutputs(program, { threshold, field: MPC_FIELD, shares });
+  } catch (error) {
+    if (error instanceof MpcError) throw refuse('mpc_rejected', `${error.code}: the node output shares do not reconstruct one set of outputs`);
+    throw error;
+  }
+}
+
+/**
+ * Step 5 for a sum program: the summed statistic vector (program order, exact integers) from ≥ threshold
+ * node output shares. Refused with `mpc_rejected` when the shares do not reconstruct one vector, or when a
+ * sum lies outside [0, parties × 2^40] (some party shared a value outside the declared range; the message
+ * names the statistic's index, never a value).
+ */
+export function revealMpcSum(program: MpcProgram, options: { threshold: number; shares: readonly ShareVector[]; parties: number }): number[] {
+  const revealed = revealOutputs(program, options.threshold, options.shares);
+  try {
+    return mpcSumValues(program, revealed, options.parties);
+  } catch (error) {
+    if (error instanceof MpcError) throw refuse('mpc_rejected', `${error.code}: ${error.message}`);
+    throw error;
+  }
+}
+
 export async function runMpc(ctx: EnclaveContext, request: RunRequest, model: EnclaveModelImpl): Promise<RunReply> {
   const { terms } = request;
   const session = mpcSessionOf(terms);
@@ -252,32 +286,49 @@ export async function runMpc(ctx: EnclaveContext, request: RunRequest, model: En
   }
 
   // 5. reveal
-  let revealed;
-  try {
-    revealed = reconstructMpcProgramOutputs(session.program, { threshold: session.threshold, field: MPC_FIELD, shares: passed.map((p) => p.share) });
-  } catch (error) {
-    if (error instanceof MpcError) throw refuse('mpc_rejected', `${error.code}: the node output shares do not reconstruct one set of outputs`);
-    throw error;
-  }
-  const mpcVerifyMs = elapsed(outputsStarted);
-
-  // 6. model on the revealed outputs
-  const trainStarted = performance.now();
+  const shares = passed.map((p) => p.share);
   const nodesUsed = passed.map((p) => p.index);
-  const output = await runModel(async () =>
-    analyzeMpcOutputs(revealed, {
-      parties: included.length,
-      threshold: session.threshold,
-      totalNodes: session.totalParties,
-      nodesUsed,
-      errorBound: riskAnalyzerOutputErrorBound(session.threshold),
-      modelId: model.id,
-      version: model.version,
-      prompt: request.prompt,
-      ...(request.parameters.maxTokens !== undefined ? { maxTokens: request.parameters.maxTokens } : {}),
-      ...(request.parameters.temperature !== undefined ? { temperature: request.parameters.temperature } : {}),
-    }),
-  );
+  const mpcModel = session.model;
+  let output: RunModelOutput;
+  let mpcVerifyMs: number;
+  let trainStarted: number;
+  if (mpcModel.kind === 'sum') {
+    const values = revealMpcSum(mpcModel.program, { threshold: session.threshold, shares, parties: included.length });
+    mpcVerifyMs = elapsed(outputsStarted);
+
+    // 6. the model on the summed statistics
+    trainStarted = performance.now();
+    output = await runModel(() =>
+      model.run({
+        method: 'mpc',
+        aggregate: { layoutId: mpcModel.layout.id, values, parties: included.map((b) => b.partyId), noise: null },
+        mpc: { threshold: session.threshold, totalNodes: session.totalParties, nodesUsed },
+        prompt: request.prompt,
+        parameters: request.parameters,
+        rng: cryptoRng(),
+      }),
+    );
+  } else {
+    const revealed = revealOutputs(mpcModel.program, session.threshold, shares);
+    mpcVerifyMs = elapsed(outputsStarted);
+
+    // 6. model on the revealed outputs
+    trainStarted = performance.now();
+    output = await runModel(async () =>
+      analyzeMpcOutputs(revealed, {
+        parties: included.length,
+        threshold: session.threshold,
+        totalNodes: session.totalParties,
+        nodesUsed,
+        errorBound: riskAnalyzerOutputErrorBound(session.threshold),
+        modelId: model.id,
+        version: model.version,
+        prompt: request.prompt,
+        ...(request.parameters.maxTokens !== undefined ? { maxTokens: request.parameters.maxTokens } : {}),
+        ...(request.parameters.temperature !== undefined ? { temperature: request.parameters.temperature } : {}),
+      }),
+    );
+  }
   const trainMs = elapsed(trainStarted);
 
   // 7. release, report, attest, seal

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { RESULT_INFO, canonicalize, fromBase64Url, sealEnvelope, toBase64Url, utf8Encode } from '@tenzro/crypto';
-import { ModelRunError, checkRelease } from '@tenzro/models';
+import { ModelRunError, checkRelease, type ReleaseOptions } from '@tenzro/models';
 import {
   RESULT_BODY_TYPE,
   RESULT_REPORT_TYPE,
@@ -162,9 +162,20 @@ export async function runModel<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The release policy's parameters for `model`: its minimum group size and the identifiers of its records
+ * (a use-case model names its own; the defaults are transaction records' and 3).
+ */
+export function releaseOptionsOf(model: EnclaveModelImpl): ReleaseOptions {
+  const options: ReleaseOptions = {};
+  if (model.minGroupSize !== undefined) options.minGroupSize = model.minGroupSize;
+  if (model.identifiersOf !== undefined) options.identifiersOf = (record) => model.identifiersOf!(record);
+  return options;
+}
+
 /** Stage 6: the release policy checks the output; any violation refuses the whole result. */
-export function assertReleasable(output: RunModelOutput, partitions: Parameters<typeof checkRelease>[1]): void {
-  const verdict = checkRelease(output, partitions);
+export function assertReleasable(output: RunModelOutput, partitions: Parameters<typeof checkRelease>[1], options: ReleaseOptions = {}): void {
+  const verdict = checkRelease(output, partitions, options);
   if (!verdict.ok) {
     const rules = [...new Set(verdict.violations.map(violationRule))].join(', ');
     throw refuse('run_failed', `the result was withheld by the release policy (${rules})`);
@@ -182,7 +193,7 @@ export async function narrateOutput(
   output: RunModelOutput,
   partitions: Parameters<typeof checkRelease>[1],
 ): Promise<{ output: RunModelOutput; backend: string }> {
-  return narrate(ctx, output, { modelId: model.id, prompt: request.prompt, parameters: request.parameters, partitions });
+  return narrate(ctx, output, { modelId: model.id, prompt: request.prompt, parameters: request.parameters, partitions, release: releaseOptionsOf(model) });
 }
 
 /**
@@ -197,7 +208,7 @@ export async function releaseChecked(
   output: RunModelOutput,
   partitions: Parameters<typeof checkRelease>[1],
 ): Promise<Omit<RunReply, 'timings'>> {
-  assertReleasable(output, partitions);
+  assertReleasable(output, partitions, releaseOptionsOf(model));
   const narrated = await narrateOutput(ctx, request, model, output, partitions);
   return releaseResult(ctx, request, model, included, narrated.output, narrated.backend);
 }

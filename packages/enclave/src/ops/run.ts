@@ -94,6 +94,9 @@ async function runFederated(ctx: EnclaveContext, request: RunRequest, model: Enc
 
   // 5. train
   const trainStarted = performance.now();
+  // Records of the data schema each submission names (one the model declares; submission.ts validated them):
+  // transaction records for risk-analyzer-v2, a use-case model's own records otherwise. The model checks them
+  // again against its schema.
   const partitions = included.map((p) => ({ partyId: p.partyId, records: p.records }));
   const output = await runModel(() =>
     model.run({ method: 'federated', partitions, federated, prompt: request.prompt, parameters: request.parameters, rng: cryptoRng() }),

@@ -266,10 +266,51 @@ export const RISK_ANALYZER_LAYOUT: AggregateLayout = riskAnalyzer.layout;
 const LAYOUTS: ReadonlyMap<string, { layout: AggregateLayout; plan: LayoutPlan }> = new Map([[RISK_ANALYZER_LAYOUT.id, riskAnalyzer]]);
 const BY_MODEL: ReadonlyMap<string, AggregateLayout> = new Map([[RISK_ANALYZER_MODEL_ID, RISK_ANALYZER_LAYOUT]]);
 
-/** The aggregate layout of model `modelId`, or undefined when the model has none. */
+/** The layout of risk-analyzer-v2 when `modelId` names it, or undefined (the model registry adds the use-case models'). */
 export function aggregateLayoutOf(modelId: string): AggregateLayout | undefined {
   if (typeof modelId !== 'string') throw new TypeError('modelId must be a string');
   return BY_MODEL.get(modelId);
+}
+
+// ---- layouts of use-case models (use-cases/kit.ts) ----
+
+/** A layout the use-case kit defined, with the party-statistics function of its model's spec. */
+export interface DefinedLayout {
+  readonly layout: AggregateLayout;
+  /** No columns or terms (those are risk-analyzer-v2's); `entryIndex` maps statistic names to positions. */
+  readonly plan: LayoutPlan;
+  /** One party's checked statistic vector from its raw records (validated here with the model's schema). */
+  readonly statistics: (records: readonly unknown[]) => number[];
+  /** The model digest the layout was defined with: defining another model under the same id is refused. */
+  readonly digest: string;
+}
+
+/**
+ * Layouts defined by defineUseCaseModel, by layout id. Append-only: an entry is added when a model is defined
+ * and never replaced, so a layout id always means one statistic vector.
+ */
+const DEFINED = new Map<string, DefinedLayout>();
+
+/**
+ * Makes a use-case layout known to resolveLayout, encodeStatistics, decodeStatisticSum and computeStatistics.
+ * Defining the same model (same digest) again keeps the first entry; another model under an id already in use
+ * is a TypeError.
+ */
+export function defineLayout(entry: DefinedLayout): DefinedLayout {
+  const id = entry.layout.id;
+  if (LAYOUTS.has(id)) throw new TypeError(`layout id ${id} is already taken by a built-in model`);
+  const known = DEFINED.get(id);
+  if (known !== undefined) {
+    if (known.digest !== entry.digest) throw new TypeError(`layout id ${id} is already defined by another model (digest ${known.digest})`);
+    return known;
+  }
+  DEFINED.set(id, entry);
+  return entry;
+}
+
+/** The party-statistics function of a use-case layout, or undefined for a built-in layout. */
+export function definedStatisticsOf(layoutId: string): ((records: readonly unknown[]) => number[]) | undefined {
+  return DEFINED.get(layoutId)?.statistics;
 }
 
 /**
@@ -279,7 +320,7 @@ export function aggregateLayoutOf(modelId: string): AggregateLayout | undefined 
 export function resolveLayout(layout: unknown, name = 'layout'): { layout: AggregateLayout; plan: LayoutPlan } {
   if (typeof layout !== 'object' || layout === null) throw new TypeError(`${name} must be an aggregate layout (aggregateLayoutOf)`);
   const l = layout as Partial<AggregateLayout>;
-  const known = typeof l.id === 'string' ? LAYOUTS.get(l.id) : undefined;
+  const known = typeof l.id === 'string' ? (LAYOUTS.get(l.id) ?? DEFINED.get(l.id)) : undefined;
   if (!known || l.version !== known.layout.version || l.scale !== known.layout.scale || l.statisticCount !== known.layout.statisticCount) {
     throw new TypeError(`${name} must be an aggregate layout (aggregateLayoutOf)`);
   }

@@ -11,7 +11,7 @@ import { FEATURE_COUNT, extractFeatures } from '../features.js';
 import { analyseFlows } from '../flows.js';
 import { checkTransactionRecords } from '../schema.js';
 import type { TransactionRecord } from '../types.js';
-import { AMOUNT_BANDS, HOUR_BANDS, LOCAL_FLAG_THRESHOLD, resolveLayout, type AggregateLayout, type LayoutPlan } from './layout.js';
+import { AMOUNT_BANDS, HOUR_BANDS, LOCAL_FLAG_THRESHOLD, definedStatisticsOf, resolveLayout, type AggregateLayout, type LayoutPlan } from './layout.js';
 
 /**
  * Sums the layout's terms over the risk-analyzer-v2 column row of each record (shifted features,
@@ -89,12 +89,16 @@ function checkedValues(layout: AggregateLayout, acc: Float64Array): number[] {
 }
 
 /**
- * The party's integer statistics in layout order, from its own (valid transaction_records_v1) records.
+ * The party's integer statistics in layout order, from its own records: valid transaction_records_v1 records
+ * for risk-analyzer-v2's layout; for a use-case model's layout, records of that model's schema, turned into
+ * the vector by its spec's `partyStatistics` (use-cases/kit.ts).
  * TypeError for records that are not valid (naming index and field, never the value); RangeError for more
- * than layout.maxRecordsPerParty records or a value above layout.maxValue.
+ * than layout.maxRecordsPerParty records or a value above its bound.
  */
-export function computeStatistics(layout: AggregateLayout, records: TransactionRecord[]): number[] {
+export function computeStatistics(layout: AggregateLayout, records: readonly unknown[]): number[] {
   const known = resolveLayout(layout);
+  const useCase = definedStatisticsOf(known.layout.id);
+  if (useCase !== undefined) return useCase(records);
   if (!Array.isArray(records)) throw new TypeError('records must be an array of transaction records');
   const L = known.layout;
   if (records.length > L.maxRecordsPerParty) {
@@ -105,5 +109,5 @@ export function computeStatistics(layout: AggregateLayout, records: TransactionR
     const e = check.errors[0]!;
     throw new TypeError(`records[${e.index}]${e.field ? `.${e.field}` : ''}: ${e.message}`);
   }
-  return checkedValues(L, riskAnalyzerSums(L, known.plan, records));
+  return checkedValues(L, riskAnalyzerSums(L, known.plan, records as readonly TransactionRecord[]));
 }

@@ -10,4 +10,5 @@ export {
   type MpcContributionInfo,
   type MpcNodeExpectations,
   type MpcPartyContext,
+  type MpcStatisticSource,
 } from './party.js';

@@ -5,8 +5,10 @@
  *
  *   1. GET /mpc/nodes?nonce=<fresh 32 bytes>: every node's document must verify (trusted roots, an
  *      accepted node measurement, role mpc-node, index i of n, this nonce) — else `node_unverified`;
- *   2. validate the records (the model's data schema), `mpcStatisticValues`, encode (MPC_STATISTIC_CODEC,
- *      MPC_FIELD), `shareVector(values, { threshold, parties: n })`;
+ *   2. validate the records (the model's data schema), then the statistic vector: risk-analyzer-v2's program
+ *      `mpcStatisticValues` encoded with MPC_STATISTIC_CODEC; a use-case model's sum program
+ *      `computeStatistics(aggregateLayoutOf(modelId), records)` encoded with mpcSumCodec (integers, scale 0);
+ *      either in MPC_FIELD, `shareVector(values, { threshold, parties: n })`;
  *   3. per node i: JCS(MpcSharePlaintext) sealed to node i's attested HPKE key (info MPC_SHARE_INFO);
  *   4. the bundle signed with the party's roster signing key, POST /mpc/shares.
  *
@@ -23,7 +25,16 @@ import {
   utf8Encode,
   type ShareVector,
 } from '@tenzro/crypto';
-import { MPC_STATISTIC_CODEC, MPC_STATISTIC_NAMES, mpcStatisticValues, type TransactionRecord } from '@tenzro/models';
+import {
+  MPC_STATISTIC_CODEC,
+  MPC_STATISTIC_NAMES,
+  aggregateLayoutOf,
+  computeStatistics,
+  mpcStatisticValues,
+  mpcSumVector,
+  type AggregateLayout,
+  type TransactionRecord,
+} from '@tenzro/models';
 import {
   AttestationError,
   MPC_SHARE_BUNDLE_TYPE,
@@ -32,6 +43,7 @@ import {
   MpcNodeAttestationError,
   MpcNodesResponse,
   SubmissionResponse,
+  isMpcSumProgram,
   mpcProgramForModel,
   mpcShareBundleCommitment,
   signMpcShareBundle,
@@ -86,20 +98,38 @@ export interface MpcNodeExpectations {
   nonce: Uint8Array;
 }
 
+/**
+ * What a party computes and shares for the session's program: risk-analyzer-v2's own statistic vector
+ * (MPC_STATISTIC_NAMES), or for a sum program the model's aggregate layout (one integer per statistic).
+ */
+export type MpcStatisticSource = { kind: 'risk_analyzer' } | { kind: 'sum'; layout: AggregateLayout };
+
 /** The session's mpc sharing and program, from its verified terms. */
-export function mpcSharingOf(session: MultiPartySession): { threshold: number; totalParties: number; program: MpcProgram } {
+export function mpcSharingOf(session: MultiPartySession): { threshold: number; totalParties: number; program: MpcProgram; source: MpcStatisticSource } {
   const config = session.terms.dataPolicy.mpcConfig;
   if (session.terms.dataPolicy.aggregationMethod !== 'mpc' || config === undefined) {
     throw new MpcContributionError('not_applicable', `session ${session.id} does not use mpc`);
   }
-  const program = mpcProgramForModel(session.terms.modelId);
+  const { modelId } = session.terms;
+  const program = mpcProgramForModel(modelId);
   if (program === undefined) {
-    throw new MpcContributionError('unsupported_model', `this SDK knows no mpc program for the model ${session.terms.modelId}`);
+    throw new MpcContributionError('unsupported_model', `this SDK knows no mpc program for the model ${modelId}`);
   }
-  if (program.inputNames.length !== MPC_STATISTIC_NAMES.length) {
-    throw new MpcContributionError('unsupported_model', `the program ${program.id} takes ${program.inputNames.length} inputs, the statistics have ${MPC_STATISTIC_NAMES.length}`);
+  let source: MpcStatisticSource;
+  if (isMpcSumProgram(program)) {
+    const layout = aggregateLayoutOf(modelId);
+    if (layout === undefined) throw new MpcContributionError('unsupported_model', `this SDK knows no statistic layout for the model ${modelId}`);
+    if (layout.statisticCount !== program.inputNames.length) {
+      throw new MpcContributionError('unsupported_model', `the program ${program.id} takes ${program.inputNames.length} inputs, the layout ${layout.id} has ${layout.statisticCount} statistics`);
+    }
+    source = { kind: 'sum', layout };
+  } else {
+    if (program.inputNames.length !== MPC_STATISTIC_NAMES.length) {
+      throw new MpcContributionError('unsupported_model', `the program ${program.id} takes ${program.inputNames.length} inputs, the statistics have ${MPC_STATISTIC_NAMES.length}`);
+    }
+    source = { kind: 'risk_analyzer' };
   }
-  return { threshold: config.threshold, totalParties: config.totalParties, program };
+  return { threshold: config.threshold, totalParties: config.totalParties, program, source };
 }
 
 /**
@@ -157,7 +187,30 @@ export async function verifyMpcNodes(response: MpcNodesResponse, expect: MpcNode
 }
 
 /** The records' statistic vector, encoded into MPC_FIELD and Shamir-shared (x = 1..totalParties). */
-function shareStatistics(records: TransactionRecord[], threshold: number, totalParties: number): ShareVector[] {
+function shareStatistics(source: MpcStatisticSource, records: unknown[], threshold: number, totalParties: number): ShareVector[] {
+  return source.kind === 'sum' ? shareSumStatistics(source.layout, records, threshold, totalParties) : shareRiskStatistics(records as TransactionRecord[], threshold, totalParties);
+}
+
+/** A sum program's input: the layout's integer statistics (computeStatistics), encoded with mpcSumCodec. */
+function shareSumStatistics(layout: AggregateLayout, records: unknown[], threshold: number, totalParties: number): ShareVector[] {
+  let values: number[];
+  try {
+    // the model's statistics of its own schema's records (validated above); RangeError when out of bounds
+    values = computeStatistics(layout, records as TransactionRecord[]);
+  } catch (cause) {
+    throw new MpcContributionError('statistic_out_of_range', `the statistics of these records cannot be computed (nothing was sent): ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return mpcSumVector(layout, values, { threshold, totalParties });
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new MpcContributionError('statistic_out_of_range', `the statistics of these records exceed the mpc codec's range (nothing was sent): ${cause.message}`, { cause });
+  } finally {
+    values.fill(0);
+  }
+}
+
+function shareRiskStatistics(records: TransactionRecord[], threshold: number, totalParties: number): ShareVector[] {
   let values: number[];
   try {
     values = mpcStatisticValues(records);
@@ -210,18 +263,18 @@ export async function contributeShares(context: MpcPartyContext, party: PartyKey
   if (!session.terms.participants.some((p) => p.partyId === party.partyId)) {
     throw new MpcContributionError('not_applicable', `${party.partyId} is not a participant of ${sessionId}: only participants contribute`);
   }
-  const { threshold, totalParties, program } = mpcSharingOf(session);
+  const { threshold, totalParties, program, source } = mpcSharingOf(session);
   const checked = checkRecords(session.terms, input.dataSchema, input.data);
   if (!checked.ok) {
     throw new MpcContributionError(checked.code, checked.message, checked.code === 'schema_validation_failed' ? { details: checked.details } : {});
   }
-  const records = checked.records as TransactionRecord[];
+  const records = checked.records;
 
   const nonce = randomBytes(MPC_NODE_NONCE_BYTES);
   const listed = await context.http.request('GET', `/v1/sessions/${sessionId}/mpc/nodes?nonce=${toBase64Url(nonce)}`, MpcNodesResponse, { signal: input.signal });
   const nodes = await verifyMpcNodes(listed, { sessionId, threshold, totalParties, programId: program.id, nonce }, context.trust);
 
-  const shares = shareStatistics(records, threshold, totalParties);
+  const shares = shareStatistics(source, records, threshold, totalParties);
   const fields = { sessionId, partyId: party.partyId, programId: program.id, length: program.inputNames.length };
   let sealed: MpcShareBundleBody['nodes'];
   try {

@@ -77,7 +77,8 @@ export function noiseShareOf(terms: SessionTerms, layout: AggregateLayout): numb
 export function prepareSecAggInput(terms: SessionTerms, dataSchema: string, data: unknown, random: RandomSource = randomBytes): SecAggInput {
   const layout = layoutOfSession(terms);
   const records = validateRecords(terms, dataSchema, data);
-  const values = computeStatistics(layout, records as Parameters<typeof computeStatistics>[1]);
+  // risk-analyzer-v2's features, or a use-case model's partyStatistics: computeStatistics dispatches by layout
+  const values = computeStatistics(layout, records);
   const noiseVariance = noiseShareOf(terms, layout);
   // The statistics alone must fit their declared ranges (a data problem, told apart from the noise's).
   try {

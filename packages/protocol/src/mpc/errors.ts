@@ -23,7 +23,9 @@ export type MpcErrorCode =
   | 'length_mismatch'
   /** Fewer nodes answered than the step needs (2t − 1 for a multiplication, t for an opening). */
   | 'too_few_parties'
-  | 'inconsistent_shares';
+  | 'inconsistent_shares'
+  /** A revealed value lies outside what valid inputs allow (a party shared a value outside the declared range). */
+  | 'out_of_range';
 
 export class MpcError extends Error {
   readonly code: MpcErrorCode;

@@ -75,6 +75,7 @@ export {
   createMpcProgramMachine,
   createMpcTripleMachine,
   mpcProgramTripleLength,
+  mpcProgramMultiplies,
   reconstructMpcProgramOutputs,
   type MpcTripleMachine,
   type MpcProgram,
@@ -93,6 +94,19 @@ export {
   MPC_PROGRAM_MAX_PARTIES,
   riskAnalyzerOutputErrorBound,
 } from './program/risk-analyzer-v2.js';
+export {
+  MPC_SUM_SCALE,
+  MPC_SUM_INPUT_MAX,
+  MPC_SUM_MAX_PARTIES,
+  MPC_SUM_MAX_STATISTICS,
+  MPC_SUM_PROGRAM_MODELS,
+  isMpcSumProgram,
+  mpcSumProgram,
+  mpcSumProgramForModel,
+  mpcSumPrograms,
+  mpcSumStatisticName,
+  mpcSumValues,
+} from './program/sum.js';
 export {
   runMpcProgramInMemory,
   type RunMpcProgramInMemoryOptions,

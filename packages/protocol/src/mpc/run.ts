@@ -13,6 +13,7 @@ import { Base64Url, Commitment, PartyId, SessionId } from '../primitives.js';
 import { MpcNodeStatement } from './node-attestation.js';
 import type { MpcProgram } from './program/program.js';
 import { RISK_ANALYZER_MPC_PROGRAM } from './program/risk-analyzer-v2.js';
+import { mpcSumProgramForModel, mpcSumPrograms } from './program/sum.js';
 
 /** HPKE info of a party's share envelope (sealed to one node's attested key). */
 export const MPC_SHARE_INFO = 'tenzro/mpi/v1/mpc-share';
@@ -24,14 +25,18 @@ export const MPC_SHARE_TYPE = 'tenzro.mpc.share/v1';
 export const MPC_NODE_OUTPUT_TYPE = 'tenzro.mpc.node-output/v1';
 export const MPC_OUTPUT_SHARE_TYPE = 'tenzro.mpc.output-share/v1';
 
-/** The program the nodes run for a model under `mpc` (undefined: the model has none). */
+/**
+ * The program the nodes run for a model under `mpc` (undefined: the model has none): risk-analyzer-v2's
+ * own (RISK_ANALYZER_MPC_PROGRAM), or a use-case model's sum program (MPC_SUM_PROGRAM_MODELS).
+ */
 export function mpcProgramForModel(modelId: string): MpcProgram | undefined {
-  return modelId === 'risk-analyzer-v2' ? RISK_ANALYZER_MPC_PROGRAM : undefined;
+  return modelId === 'risk-analyzer-v2' ? RISK_ANALYZER_MPC_PROGRAM : mpcSumProgramForModel(modelId);
 }
 
 /** A program by id (what a node is asked to run). */
 export function mpcProgramById(programId: string): MpcProgram | undefined {
-  return programId === RISK_ANALYZER_MPC_PROGRAM.id ? RISK_ANALYZER_MPC_PROGRAM : undefined;
+  if (programId === RISK_ANALYZER_MPC_PROGRAM.id) return RISK_ANALYZER_MPC_PROGRAM;
+  return mpcSumPrograms().find((program) => program.id === programId);
 }
 
 /** Op-prefix-safe run tag: `<runId>.<attempt>` (a retried run never reuses an op id). */
@@ -160,7 +165,7 @@ export type MpcRunInputs = z.infer<typeof MpcRunInputs>;
 
 // ── host ⇄ node control API (bearer token; docs/mpc.md) ───────────────────────────────────────────────
 
-/** POST /control/preprocess: make Beaver triples for a session's program (needs 2t − 1 nodes). */
+/** POST /control/preprocess: make Beaver triples for a session's program (needs 2t − 1 nodes; none to make, t: a program without multiplications). */
 export const MpcPreprocessRequest = z.strictObject({
   sessionId: SessionId,
   /** Names this preprocessing; `[A-Za-z0-9._-]`, unique per session. */

@@ -171,20 +171,31 @@ export interface MpcTripleMachine {
   takeTriples(): BeaverTriple;
 }
 
+/** True when `program` has a `multiply` step (then it needs 2t − 1 ≤ n and Beaver triples). */
+export function mpcProgramMultiplies(program: MpcProgram): boolean {
+  return program.steps.some((step) => step.kind === 'multiply');
+}
+
 /**
  * The offline phase alone: one node's rounds making `length` Beaver triples under op `op` (tripleRound1..3,
  * GRR: needs 2t − 1 nodes). Run while every node is up, before the data arrives; the online run then
- * tolerates n − t nodes down.
+ * tolerates n − t nodes down. `length` 0 (a program without multiplications, e.g. a sum program): the
+ * machine is done from the start, sends nothing and hands out empty triples.
  */
 export function createMpcTripleMachine(options: { node: MpcNode; op: string; length: number; random?: RandomSource }): MpcTripleMachine {
   const { node, op, length } = options;
   const random = options.random ?? randomBytes;
-  validateMpcConfig(node);
-  if (!Number.isInteger(length) || length < 1) throw new MpcError('invalid_config', 'config', 'length must be a positive integer');
+  if (!Number.isInteger(length) || length < 0) throw new MpcError('invalid_config', 'config', 'length must be a non-negative integer');
+  validateMpcConfig(node, { multiplication: length > 0 });
   let round = 0;
   let pending: TriplePending | undefined;
   let triples: BeaverTriple | undefined;
   let taken = false;
+  if (length === 0) {
+    const empty = (): ShareVector => Object.freeze({ x: node.party, vector: zeroFieldVector(node.field, 0) });
+    triples = Object.freeze({ u: empty(), v: empty(), w: empty() });
+    round = 3;
+  }
   return {
     party: node.party,
     get phase() {
@@ -268,7 +279,7 @@ export function createMpcProgramMachine(options: CreateMpcProgramMachineOptions)
   if (options.triples !== undefined && multiplication !== 'beaver') throw new MpcError('invalid_config', 'config', 'preprocessed triples need multiplication beaver');
   const random = options.random ?? randomBytes;
   validateMpcProgram(program);
-  validateMpcConfig(node); // every program here multiplies: 2t − 1 ≤ n
+  validateMpcConfig(node, { multiplication: mpcProgramMultiplies(program) }); // a multiplication needs 2t − 1 ≤ n
   if (multiplication !== 'beaver' && multiplication !== 'grr') throw new MpcError('invalid_config', 'config', "multiplication must be 'beaver' or 'grr'");
   if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > program.maxParties) {
     throw new MpcError('invalid_config', 'config', `inputs must hold 1 to ${program.maxParties} share vectors (one per party)`);

@@ -8,7 +8,7 @@ import { validateMpcConfig } from '../config.js';
 import { MpcError } from '../errors.js';
 import { MPC_TYPES, type MpcMessage, type OpenMessage } from '../messages.js';
 import { createMpcNode } from '../node.js';
-import { createMpcProgramMachine, type MpcMultiplication, type MpcProgram, type MpcProgramMachine, type MpcProgramOutput } from './program.js';
+import { createMpcProgramMachine, mpcProgramMultiplies, reconstructMpcProgramOutputs, type MpcMultiplication, type MpcProgram, type MpcProgramMachine, type MpcProgramOutput } from './program.js';
 import { RISK_ANALYZER_MPC_PROGRAM } from './risk-analyzer-v2.js';
 
 export interface RunMpcProgramInMemoryOptions {
@@ -18,7 +18,7 @@ export interface RunMpcProgramInMemoryOptions {
   inputs: readonly (readonly ShareVector[])[];
   /** Nodes (x) down during the online phase (Beaver triples are made beforehand, all nodes up). */
   down?: readonly number[];
-  /** Default: risk-analyzer-v2's (RISK_ANALYZER_MPC_PROGRAM). */
+  /** Default: risk-analyzer-v2's (RISK_ANALYZER_MPC_PROGRAM); a sum program (mpcSumProgram) needs no triples. */
   program?: MpcProgram;
   /** Default 'beaver': online it needs t nodes (tolerates n − t down); 'grr' needs 2t − 1. */
   multiplication?: MpcMultiplication;
@@ -26,6 +26,12 @@ export interface RunMpcProgramInMemoryOptions {
   sessionId?: string;
   /** The randomness of node x (default: the platform CSPRNG). */
   randomFor?: (x: number) => RandomSource;
+  /**
+   * 'nodes' (default): the open steps reconstruct the outputs at every node. 'recipient': they open nothing;
+   * `outputShares` holds the live nodes' output shares and `outputs` is what a recipient reconstructs from
+   * them (reconstructMpcProgramOutputs), as the enclave does.
+   */
+  reveal?: 'nodes' | 'recipient';
 }
 
 export type MpcOpenedKind = 'output' | 'beaver_mask' | 'truncation_mask';
@@ -44,6 +50,8 @@ export interface MpcProgramRun {
   readonly opened: readonly MpcOpenedValue[];
   /** Communication rounds (offline included). */
   readonly rounds: number;
+  /** reveal 'recipient' only: each live node's share of the declared outputs (x = the node). */
+  readonly outputShares?: readonly ShareVector[];
 }
 
 const DEV_SESSION = 'mps_mpcprogramdevelopmentaaaaa';
@@ -57,9 +65,11 @@ function kindOf(op: string): MpcOpenedKind {
 /** Runs `program` on in-memory nodes; MpcError (typed) for bad configurations or too many nodes down. */
 export function runMpcProgramInMemory(options: RunMpcProgramInMemoryOptions): MpcProgramRun {
   if (typeof options !== 'object' || options === null) throw new MpcError('invalid_config', 'config', 'options must be an object');
-  const { threshold, totalParties } = validateMpcConfig(options, { multiplication: true });
   const program = options.program ?? RISK_ANALYZER_MPC_PROGRAM;
+  const { threshold, totalParties } = validateMpcConfig(options, { multiplication: mpcProgramMultiplies(program) });
   const multiplication = options.multiplication ?? 'beaver';
+  const reveal = options.reveal ?? 'nodes';
+  if (reveal !== 'nodes' && reveal !== 'recipient') throw new MpcError('invalid_config', 'config', "reveal must be 'nodes' or 'recipient'");
   const sessionId = options.sessionId ?? DEV_SESSION;
   const randomFor = options.randomFor ?? (() => randomBytes);
   const down = new Set(options.down ?? []);
@@ -78,7 +88,7 @@ export function runMpcProgramInMemory(options: RunMpcProgramInMemoryOptions): Mp
       if (share === undefined) throw new MpcError('invalid_config', 'config', `inputs[${p}] has no share for node ${x}`);
       return share;
     });
-    machines.push(createMpcProgramMachine({ node, program, inputs, multiplication, random: randomFor(x) }));
+    machines.push(createMpcProgramMachine({ node, program, inputs, multiplication, reveal, random: randomFor(x) }));
   }
   const live = machines.filter((m) => !down.has(m.party));
   if (live.length === 0) throw new MpcError('too_few_parties', 'multiply', `every node is down, at least ${multiplication === 'beaver' ? threshold : 2 * threshold - 1} are needed`);
@@ -117,6 +127,11 @@ export function runMpcProgramInMemory(options: RunMpcProgramInMemoryOptions): Mp
     const sent = live.flatMap((m) => m.advance(inbox.get(m.party) ?? []));
     rounds++;
     inbox = deliver(live, sent);
+  }
+  if (reveal === 'recipient') {
+    const outputShares = Object.freeze(live.map((m) => m.outputShare()));
+    const outputs = reconstructMpcProgramOutputs(program, { threshold, field: outputShares[0]!.vector.field, shares: outputShares });
+    return Object.freeze({ outputs, opened: Object.freeze(opened), rounds, outputShares });
   }
   const outputs = live[0]!.outputs();
   for (const m of live.slice(1)) {
