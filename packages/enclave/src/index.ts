@@ -8,13 +8,15 @@ export {
   MEASURED_PACKAGES,
   MODEL_ASSETS_DIR,
   LOCKFILE,
+  GGUF_RUNTIME_PACKAGE,
+  GGUF_MANIFEST_PATH,
   MeasureError,
   MPC_NODE_MEASURED_PACKAGES,
   packagesManifest,
   measurePackages,
   measureMpcNodeBundle,
 } from './measure.js';
-export type { ManifestEntry } from './measure.js';
+export type { BundleOptions, ManifestEntry } from './measure.js';
 export { KeyStore, KeyStoreError, SESSION_KEY_SEALING_INFO, sealedKeyAad } from './key-store.js';
 export type { AttestedSessionKey, CreatedSessionKey, KeyStoreErrorCode } from './key-store.js';
 export type { AttestationIssuer } from './attestation/issuer.js';

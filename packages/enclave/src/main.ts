@@ -3,22 +3,26 @@
  * The enclave process: `node packages/enclave/dist/main.js`.
  *
  *   main.js           serve the framed channel on stdin/stdout until stdin closes
- *   main.js measure   print the measurement of this checkout's enclave bundle and exit
+ *   main.js measure [--gguf <file>]
+ *                     print the measurement of this checkout's enclave bundle and exit; with the local
+ *                     language model <file> (default: TENZRO_LLM_GGUF, as the serving enclave measures it)
  *
  * Environment: TENZRO_ENCLAVE_STATE_DIR (required to serve) — where the simulated provider keeps its CA
  * and root secret, and the key store its tombstones. TENZRO_ENCLAVE_CAPTURE_DIR (tests only, simulated
  * provider only; any other provider refuses to start) — where secure-aggregation runs write what they
  * received (secagg-capture.ts). TENZRO_MPC_NODE_MEASUREMENTS (optional) — compute-node measurements accepted
  * besides this checkout's node bundle (mpc-node-trust.ts). TENZRO_LLM_* (optional) — an OpenAI-compatible
- * language-model endpoint inside the trust boundary (narrative/openai-compatible.ts). stdout carries reply frames only; diagnostics go to stderr and never carry
- * data, keys or plaintext.
+ * language-model endpoint inside the trust boundary (narrative/openai-compatible.ts). TENZRO_LLM_GGUF*
+ * (optional) — a local GGUF model run in this process (narrative/local-gguf.ts), measured with the bundle.
+ * stdout carries reply frames only; diagnostics go to stderr and never carry data, keys or plaintext.
  */
 import { SimulatedNsm } from './attestation/simulated-nsm.js';
 import { ChannelError, serveChannel } from './channel.js';
 import { createHandler } from './dispatch.js';
 import { KeyStore } from './key-store.js';
 import { logError, logEvent } from './log.js';
-import { measureBundle } from './measure.js';
+import { MeasureError, measureBundle } from './measure.js';
+import { ggufPathFromEnv } from './narrative/local-gguf.js';
 import { NarrativeBackends } from './narrative/registry.js';
 import { NarrativeConfigError } from './narrative/openai-compatible.js';
 import { MpcNodeTrustError, acceptedMpcNodeMeasurements } from './mpc-node-trust.js';
@@ -30,7 +34,14 @@ async function serve(): Promise<number> {
     process.stderr.write('TENZRO_ENCLAVE_STATE_DIR must name the enclave state directory\n');
     return 2;
   }
-  const measurement = await measureBundle();
+  let measurement: string;
+  try {
+    measurement = await measureBundle(undefined, { gguf: ggufPathFromEnv(process.env) });
+  } catch (error) {
+    if (!(error instanceof MeasureError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
   const nsm = await SimulatedNsm.loadOrCreate({ stateDir, measurement });
   let capture: CaptureSink | undefined;
   try {
@@ -56,7 +67,13 @@ async function serve(): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 2;
   }
-  const keys = await KeyStore.open({ nsm, stateDir });
+  let keys: KeyStore;
+  try {
+    keys = await KeyStore.open({ nsm, stateDir });
+  } catch (error) {
+    await narrative.close();
+    throw error;
+  }
   logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined, mpcNodeMeasurements: mpcNodeMeasurements.length, narrativeBackends: narrative.ids().join(',') });
   try {
     await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture, mpcNodeMeasurements, narrative }));
@@ -68,18 +85,26 @@ async function serve(): Promise<number> {
     throw error;
   } finally {
     keys.close();
+    await narrative.close();
   }
   logEvent('stopped', {});
   return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 1 && argv[0] === 'measure') {
-    process.stdout.write((await measureBundle()) + '\n');
+  if (argv[0] === 'measure' && (argv.length === 1 || (argv.length === 3 && argv[1] === '--gguf' && argv[2] !== ''))) {
+    const gguf = argv.length === 3 ? argv[2] : ggufPathFromEnv(process.env);
+    try {
+      process.stdout.write((await measureBundle(undefined, { gguf })) + '\n');
+    } catch (error) {
+      if (!(error instanceof MeasureError)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
     return 0;
   }
   if (argv.length > 0) {
-    process.stderr.write('usage: main.js [measure]\n');
+    process.stderr.write('usage: main.js [measure [--gguf <file>]]\n');
     return 2;
   }
   return serve();

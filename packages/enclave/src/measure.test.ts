@@ -1,10 +1,11 @@
 // The measurement: SHA-384 over a sorted sha256sum-style manifest of the enclave bundle.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/enclave-process.js';
-import { MeasureError, bundleManifest, manifestText, measureBundle } from './measure.js';
+import { GGUF_MANIFEST_PATH, MeasureError, bundleManifest, manifestText, measureBundle } from './measure.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const sha384 = (text: string) => createHash('sha384').update(text).digest('hex');
@@ -35,7 +36,14 @@ const BUNDLE = {
   'packages/server/package.json': '{"name":"not measured"}\n',
   'packages/server/dist/index.js': 'not measured\n',
   'packages/enclave/src/main.ts': 'not measured\n',
+  // measured only with a local language model (options.gguf)
+  'packages/narrative-llama/dist/index.js': 'export const l = 6;\n',
+  'packages/narrative-llama/dist/index.d.ts': 'export declare const l: 6;\n',
+  'packages/narrative-llama/package.json': '{"name":"@tenzro/narrative-llama"}\n',
 };
+
+/** The repository's copy of stories260K (test/fixtures/models/PROVENANCE.md). */
+const GGUF_FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'models', 'stories260K.gguf');
 
 describe('measureBundle', () => {
   it('hashes the sorted manifest of dist .js files, package manifests and the lockfile (no maps, no .d.ts, no other packages)', async () => {
@@ -94,5 +102,62 @@ describe('measureBundle', () => {
     const paths = (await bundleManifest()).map((e) => e.path);
     expect(paths).toContain('package-lock.json');
     expect(paths).toContain('packages/enclave/package.json');
+  });
+});
+
+describe('measureBundle with a local language model (TENZRO_LLM_GGUF)', () => {
+  it('adds the GGUF file as gguf/model.gguf and the narrative-llama package to the manifest', async () => {
+    const root = await fakeRepo(BUNDLE);
+    const plain = await bundleManifest(root);
+    const withModel = await bundleManifest(root, { gguf: GGUF_FIXTURE });
+    const fileHash = createHash('sha256').update(await readFile(GGUF_FIXTURE)).digest('hex');
+    expect(fileHash).toBe('270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d');
+    const added = withModel.filter((e) => !plain.some((p) => p.path === e.path));
+    expect(added).toEqual([
+      { path: GGUF_MANIFEST_PATH, sha256: fileHash },
+      { path: 'packages/narrative-llama/dist/index.js', sha256: sha256(BUNDLE['packages/narrative-llama/dist/index.js']) },
+      { path: 'packages/narrative-llama/package.json', sha256: sha256(BUNDLE['packages/narrative-llama/package.json']) },
+    ]);
+    expect(await measureBundle(root, { gguf: GGUF_FIXTURE })).toBe(sha384(manifestText(withModel)));
+    expect(await measureBundle(root, { gguf: GGUF_FIXTURE })).not.toBe(await measureBundle(root));
+  });
+
+  it('changes when one byte of the model changes, not with the file name or path', async () => {
+    const root = await fakeRepo(BUNDLE);
+    const dir = await tempDir('tenzro-measure-gguf-');
+    const copy = join(dir, 'renamed-model.bin');
+    await copyFile(GGUF_FIXTURE, copy);
+    const original = await measureBundle(root, { gguf: GGUF_FIXTURE });
+    expect(await measureBundle(root, { gguf: copy })).toBe(original);
+
+    const bytes = await readFile(copy);
+    const offset = bytes.length - 1000;
+    bytes[offset] = bytes[offset]! ^ 0x01;
+    await writeFile(copy, bytes);
+    expect(await measureBundle(root, { gguf: copy })).not.toBe(original);
+  });
+
+  it('changes with the narrative-llama code, which it otherwise ignores', async () => {
+    const a = await fakeRepo(BUNDLE);
+    const b = await fakeRepo({ ...BUNDLE, 'packages/narrative-llama/dist/index.js': 'export const l = 7;\n' });
+    expect(await measureBundle(b)).toBe(await measureBundle(a));
+    expect(await measureBundle(b, { gguf: GGUF_FIXTURE })).not.toBe(await measureBundle(a, { gguf: GGUF_FIXTURE }));
+  });
+
+  it('refuses a missing model, an unbuilt narrative-llama and a bad option', async () => {
+    const root = await fakeRepo(BUNDLE);
+    await expect(measureBundle(root, { gguf: join(root, 'missing.gguf') })).rejects.toThrow(/the GGUF model .*missing\.gguf cannot be read/);
+    await expect(measureBundle(root, { gguf: root })).rejects.toThrow(/is not a regular file/);
+    const { ['packages/narrative-llama/dist/index.js']: _code, ...unbuilt } = BUNDLE;
+    await expect(measureBundle(await fakeRepo(unbuilt), { gguf: GGUF_FIXTURE })).rejects.toThrow(/packages\/narrative-llama\/dist has no \.js files/);
+    await expect(measureBundle(root, { gguf: '' })).rejects.toThrow(TypeError);
+    await expect(measureBundle(root, null as never)).rejects.toThrow(/options must be an object/);
+  });
+
+  it('measures this checkout with the fixture model differently than without', async () => {
+    const withModel = await measureBundle(undefined, { gguf: GGUF_FIXTURE });
+    expect(withModel).toMatch(/^[0-9a-f]{96}$/);
+    expect(withModel).not.toBe(await measureBundle());
+    expect((await bundleManifest(undefined, { gguf: GGUF_FIXTURE })).map((e) => e.path)).toContain('packages/narrative-llama/package.json');
   });
 });

@@ -13,6 +13,13 @@
  *     (`npm ci` refuses a tarball whose hash differs). The installed `node_modules` bytes themselves are not
  *     hashed: the measurement pins *which* dependencies, not the copy on disk (see the package README).
  *
+ * When the enclave runs a local language model (`TENZRO_LLM_GGUF`, narrative/local-gguf.ts), the bundle also
+ * holds
+ *   - every `.js` file under `packages/narrative-llama/dist/` and its `package.json` (the code that loads and
+ *     runs the model; node-llama-cpp itself is pinned by the lockfile), and
+ *   - the model file, listed under the fixed name `gguf/model.gguf` whatever its path or name on disk, so a
+ *     party recomputes the measurement from its own copy of the same model (`tenzro measure --gguf <file>`).
+ *
  * The manifest lists one line per file, sorted by path (UTF-16 code-unit order), in `sha256sum` format:
  *   `<hex SHA-256 of the file>  <path relative to the repository root, '/'-separated>\n`
  * and the measurement is the lower-case hex SHA-384 of the manifest's UTF-8 bytes (96 characters).
@@ -34,6 +41,17 @@ export const MODEL_ASSETS_DIR = 'packages/models/assets';
 
 /** The lockfile that pins every third-party dependency (version + integrity) the enclave loads. */
 export const LOCKFILE = 'package-lock.json';
+
+/** The package measured with a local language model: it loads and runs the GGUF file in the enclave. */
+export const GGUF_RUNTIME_PACKAGE = 'narrative-llama';
+
+/** The manifest path of the local language model's file (its on-disk name is not measured). */
+export const GGUF_MANIFEST_PATH = 'gguf/model.gguf';
+
+export interface BundleOptions {
+  /** The GGUF file of the enclave's local language model (TENZRO_LLM_GGUF), if it runs one. */
+  gguf?: string | undefined;
+}
 
 export interface ManifestEntry {
   path: string;
@@ -103,12 +121,33 @@ async function requiredFile(root: string, path: string): Promise<string> {
   return full;
 }
 
-/** The manifest's entries, sorted by path. Fails if a measured package has no built `dist/`, or the lockfile is missing. */
-export async function bundleManifest(repoRoot: string = defaultRepoRoot()): Promise<ManifestEntry[]> {
+/** `path` (resolved from the working directory), which must be a regular file; links are followed. */
+async function ggufFile(path: string): Promise<string> {
+  const full = resolve(path);
+  let info;
+  try {
+    info = await stat(full);
+  } catch (error) {
+    throw new MeasureError(`the GGUF model ${full} cannot be read: the enclave bundle cannot be measured without it`, { cause: error });
+  }
+  if (!info.isFile()) throw new MeasureError(`the GGUF model ${full} is not a regular file`);
+  return full;
+}
+
+/**
+ * The manifest's entries, sorted by path. Fails if a measured package has no built `dist/`, the lockfile is
+ * missing, or `options.gguf` is given and cannot be read.
+ */
+export async function bundleManifest(repoRoot: string = defaultRepoRoot(), options: BundleOptions = {}): Promise<ManifestEntry[]> {
   if (typeof repoRoot !== 'string' || repoRoot.length === 0) throw new TypeError('repoRoot must be a non-empty string');
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  if (options.gguf !== undefined && (typeof options.gguf !== 'string' || options.gguf.length === 0)) {
+    throw new TypeError('options.gguf must be a non-empty file path');
+  }
   const root = resolve(repoRoot);
   const files: string[] = [];
-  for (const pkg of MEASURED_PACKAGES) {
+  const packages: readonly string[] = options.gguf === undefined ? MEASURED_PACKAGES : [...MEASURED_PACKAGES, GGUF_RUNTIME_PACKAGE];
+  for (const pkg of packages) {
     const dist = join(root, 'packages', pkg, 'dist');
     const found = await listFiles(dist, isMeasuredCode);
     if (found.length === 0) throw new MeasureError(`packages/${pkg}/dist has no .js files: build first (npx tsc -b)`);
@@ -122,6 +161,7 @@ export async function bundleManifest(repoRoot: string = defaultRepoRoot()): Prom
     if (!(await stat(file)).isFile()) continue;
     entries.push({ path: relative(root, file).split(sep).join('/'), sha256: await sha256File(file) });
   }
+  if (options.gguf !== undefined) entries.push({ path: GGUF_MANIFEST_PATH, sha256: await sha256File(await ggufFile(options.gguf)) });
   return entries.sort((a, b) => compareCodeUnits(a.path, b.path));
 }
 
@@ -130,9 +170,12 @@ export function manifestText(entries: readonly ManifestEntry[]): string {
   return entries.map((e) => `${e.sha256}  ${e.path}\n`).join('');
 }
 
-/** The measurement of the bundle in `repoRoot` (default: this checkout): 96 lower-case hex characters. */
-export async function measureBundle(repoRoot?: string): Promise<string> {
-  const text = manifestText(await bundleManifest(repoRoot ?? defaultRepoRoot()));
+/**
+ * The measurement of the bundle in `repoRoot` (default: this checkout), with the local language model
+ * `options.gguf` if the enclave runs one: 96 lower-case hex characters.
+ */
+export async function measureBundle(repoRoot?: string, options: BundleOptions = {}): Promise<string> {
+  const text = manifestText(await bundleManifest(repoRoot ?? defaultRepoRoot(), options));
   return createHash('sha384').update(text, 'utf8').digest('hex');
 }
 

@@ -4,12 +4,15 @@
  */
 import { DETERMINISTIC_BACKEND, type NarrativeBackend } from './backend.js';
 import { deterministicBackend } from './deterministic.js';
+import { localGgufFromEnv } from './local-gguf.js';
 import { openAiCompatibleFromEnv } from './openai-compatible.js';
 
 export interface OfferedBackend {
   backend: NarrativeBackend;
   /** Model ids it is offered for; undefined: every model. */
   models: readonly string[] | undefined;
+  /** Frees what the backend holds (a loaded model); called once, when the enclave stops. */
+  close?: (() => Promise<void>) | undefined;
 }
 
 export class NarrativeBackends {
@@ -24,10 +27,19 @@ export class NarrativeBackends {
     this.#offered = [{ backend: deterministicBackend, models: undefined }, ...extra];
   }
 
-  /** Backends from the enclave environment (TENZRO_LLM_*, openai-compatible.ts). */
+  /**
+   * Backends from the enclave environment: TENZRO_LLM_ENDPOINT… (openai-compatible.ts) and TENZRO_LLM_GGUF…
+   * (local-gguf.ts, which loads its model here).
+   */
   static async fromEnv(env: NodeJS.ProcessEnv): Promise<NarrativeBackends> {
     const openAi = await openAiCompatibleFromEnv(env);
-    return new NarrativeBackends(openAi ? [openAi] : []);
+    const local = await localGgufFromEnv(env);
+    return new NarrativeBackends([...(openAi ? [openAi] : []), ...(local ? [local] : [])]);
+  }
+
+  /** Frees every backend's resources (the loaded local model); the backends must not be used after. */
+  async close(): Promise<void> {
+    for (const offered of this.#offered) await offered.close?.();
   }
 
   /** Ids of every backend offered (for some model), deterministic first. */
