@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '@tenzro/protocol';
 import { HelloResult } from '@tenzro/protocol';
+import { listModels } from '@tenzro/models';
 import { EnclaveProcess, enclaveEntry, repoRoot, tempDir } from '../test/enclave-process.js';
 import { measureBundle } from './measure.js';
 
@@ -26,7 +27,9 @@ describe('enclave channel', () => {
     expect(hello.rootPem).toContain('BEGIN CERTIFICATE');
     expect(hello.pid).toBe(enclave.child.pid);
     expect(hello.models.length).toBeGreaterThan(0);
-    for (const model of hello.models) expect(model.methods).toEqual(model.modelId === 'risk-analyzer-v2' ? ['federated', 'secure_aggregation', 'mpc'] : ['federated']);
+    // every model this build carries runs under all three methods (the use-case models' mpc is a sum program)
+    expect(hello.models.map((m) => m.modelId)).toEqual(listModels().map((m) => m.id));
+    for (const model of hello.models) expect(model.methods).toEqual(['federated', 'secure_aggregation', 'mpc']);
   });
 
   it('refuses a malformed request with invalid_request, echoing an integer id', async () => {

@@ -67,6 +67,14 @@ async function serve(): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 2;
   }
+  // The GGUF model was measured, then read into memory by path: measured again now that its weights are
+  // loaded, so a file swapped between the two cannot run under the attested measurement.
+  const gguf = ggufPathFromEnv(process.env);
+  if (gguf !== undefined && (await measureBundle(undefined, { gguf })) !== measurement) {
+    process.stderr.write('the GGUF model changed while the enclave loaded it: the loaded weights are not the measured ones\n');
+    await narrative.close();
+    return 2;
+  }
   let keys: KeyStore;
   try {
     keys = await KeyStore.open({ nsm, stateDir });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULT_INFO, fromBase64Url, openEnvelope, parseStrictJson, utf8Decode } from '@tenzro/crypto';
-import { generateDemoData } from '@tenzro/models';
+import { USE_CASE_SPECS, generateDemoData } from '@tenzro/models';
 import { HelloResult, ResultBody, RunResult, reportDigest, verifyAttestation } from '@tenzro/protocol';
 import { EnclaveProcess, tempDir } from '../test/enclave-process.js';
 import { consentOf, makeParty, makeTerms, plainSubmission, type Party, type WrittenSubmission } from '../test/session-fixture.js';
@@ -38,19 +38,30 @@ describe('language-model backends in a run', () => {
   let partitions: Record<string, Record<string, unknown>[]>;
   const saved: Record<string, string | undefined> = {};
 
-  async function runWith(parameters: Record<string, unknown>) {
-    const model = hello.models.find((m) => m.modelId === 'risk-analyzer-v2')!;
+  /** A federated run of `modelId` (default risk-analyzer-v2 on the banks' transactions) with these parameters. */
+  async function runWith(
+    parameters: Record<string, unknown>,
+    data: { modelId: string; schema: string; records: Record<string, unknown>[][] } = {
+      modelId: 'risk-analyzer-v2',
+      schema: SCHEMA,
+      records: BANKS.map((bank) => partitions[bank]!),
+    },
+  ) {
+    const model = hello.models.find((m) => m.modelId === data.modelId)!;
     const { terms, sessionId } = makeTerms({
       participants,
       observers: [observer],
       modelId: model.modelId,
       modelDigest: model.modelDigest,
-      dataPolicy: { minParticipants: 3, federatedConfig: { localEpochs: 1, aggregationRounds: 2 } },
+      dataPolicy: {
+        minParticipants: 3,
+        federatedConfig: { localEpochs: 1, aggregationRounds: 2, differentialPrivacy: { enabled: false, epsilon: 1, delta: 1e-5 } },
+      },
     });
     const key = await enclave.call('createSessionKey', { sessionId });
     const submissions: WrittenSubmission[] = [];
     for (const [index, party] of participants.entries()) {
-      submissions.push(await plainSubmission(blobDir, key.publicKey, party.partyId, partitions[BANKS[index]!]!, SCHEMA));
+      submissions.push(await plainSubmission(blobDir, key.publicKey, party.partyId, data.records[index]!, data.schema));
     }
     return enclave.request('run', {
       runId: 'run_1',
@@ -177,6 +188,25 @@ describe('language-model backends in a run', () => {
       expect(enclave.replies.slice(before).some((r) => r.ok && r.result?.sealedResults)).toBe(false);
     }
     expect(enclave.stderrText()).not.toContain(accountOfA);
+  });
+
+  it("applies a use-case model's own identifiers to the text: an echoed patientId fails the run closed", async () => {
+    const healthcareSpec = USE_CASE_SPECS.find((spec) => spec.useCase === 'healthcare-research')!;
+    const demo = healthcareSpec.generateDemo({ parties: ['hospitalA', 'hospitalB', 'hospitalC'], recordsPerParty: 120, seed: 3 });
+    const records = demo.partitions.map((p) => p.records as unknown as Record<string, unknown>[]);
+    const useCase = { modelId: healthcareSpec.id, schema: healthcareSpec.schema.id, records };
+    mode = { kind: 'text', text: 'Outcomes improved with the intervention across the three hospitals.' };
+    const clean = await runWith({ maxTokens: 64, backend: 'openai-compatible' }, useCase);
+    expect(clean).toMatchObject({ ok: true });
+
+    const patientOfB = String(records[1]![5]!.patientId);
+    expect(patientOfB.length).toBeGreaterThanOrEqual(6);
+    mode = { kind: 'text', text: `Patient ${patientOfB} at hospital B drove the readmissions.` };
+    const reply = await runWith({ maxTokens: 64, backend: 'openai-compatible' }, useCase);
+    expect(reply).toMatchObject({ ok: false, error: { code: 'narrative_refused' } });
+    expect(reply.result).toBeUndefined();
+    expect(reply.error!.message).not.toContain(patientOfB);
+    expect(enclave.stderrText()).not.toContain(patientOfB);
   });
 
   it('refuses clearly when the endpoint is down, errs, or does not answer in time (narrative_unavailable)', async () => {

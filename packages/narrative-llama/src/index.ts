@@ -87,7 +87,7 @@ interface LlamaModelLike {
   dispose(): Promise<void>;
 }
 interface LlamaLike {
-  loadModel(options: { modelPath: string; gpuLayers: number }): Promise<LlamaModelLike>;
+  loadModel(options: { modelPath: string; gpuLayers: number; useMmap?: boolean }): Promise<LlamaModelLike>;
   dispose(): Promise<void>;
 }
 interface LlamaCompletionLike {
@@ -128,10 +128,13 @@ async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   }
 }
 
-/** llama.cpp's own log lines, to stderr only (stdout is the enclave's channel); one line each, bounded. */
+/**
+ * llama.cpp's own log lines go to stderr (stdout is the enclave's channel), and only as their level: the
+ * host reads stderr, and a message may quote prompt or token text (the shared findings, which the operator
+ * is not a recipient of).
+ */
 function stderrLogger(level: LogLevel, message: string): void {
-  const line = message.replace(/\s+/g, ' ').trim().slice(0, 300);
-  if (line !== '') process.stderr.write(`llama.cpp ${level}: ${line}\n`);
+  if (message.trim() !== '') process.stderr.write(`llama.cpp logged a ${level} message (text withheld)\n`);
 }
 
 function checkPositiveInteger(name: string, value: unknown): void {
@@ -161,7 +164,9 @@ export async function loadGguf(options: LoadGgufOptions): Promise<GgufGenerator>
   let model: LlamaModelLike | undefined;
   let context: LlamaContextLike;
   try {
-    model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+    // read into memory, not mapped: the enclave re-measures the file after loading (main.ts), and weights
+    // mapped from a file the host can rewrite would not stay the bytes that were measured
+    model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: false });
     const contextSize = options.contextSize ?? model.trainContextSize;
     context = await model.createContext({ threads, contextSize, sequences: 1 });
   } catch (error) {

@@ -78,7 +78,16 @@ export interface UseCaseDemoOutcome {
   measurementMatches: boolean;
   attestationVerified: boolean;
   recipients: number;
+  /** `findings.privacy.mechanism` of the shared result (e.g. 'gaussian', 'skellam', 'none'). */
+  privacyMechanism: string | null;
   content: string;
+}
+
+function privacyMechanismOf(findings: Record<string, unknown>): string | null {
+  const privacy = findings.privacy;
+  if (typeof privacy !== 'object' || privacy === null) return null;
+  const mechanism = (privacy as Record<string, unknown>).mechanism;
+  return typeof mechanism === 'string' ? mechanism : null;
 }
 
 export async function useCaseDemo(options: UseCaseDemoOptions): Promise<UseCaseDemoOutcome> {
@@ -116,7 +125,8 @@ export async function useCaseDemo(options: UseCaseDemoOptions): Promise<UseCaseD
   step(`${spec.id}: generated ${parties.map((p) => `${recordsOf(p).length} records for ${organisationOf(p)}`).join(', ')} (seed ${options.seed}), with a planted ground truth`);
 
   const dataPolicy: DataPolicyInput = {
-    minParticipants: 2,
+    // three: with two, each party could subtract its own statistics from an exact sum and learn the other's
+    minParticipants: 3,
     aggregationMethod: options.method,
     encryptionRequired: true,
     attestationRequired: true,
@@ -195,6 +205,7 @@ export async function useCaseDemo(options: UseCaseDemoOptions): Promise<UseCaseD
     measurementMatches,
     attestationVerified: result.teeAttestation.verified === true,
     recipients: results.size,
+    privacyMechanism: privacyMechanismOf(result.findings),
     content: result.content,
   };
   if (options.json) await writeFile(options.json, JSON.stringify(outcome, null, 2) + '\n');

@@ -363,6 +363,47 @@ describe('mpc', () => {
   });
 });
 
+describe('maxTokens cuts the analysis text, never the privacy statement', () => {
+  const words = (text: string): number => text.split(/\s+/).filter((w) => w.length > 0).length;
+  const statementOf = (out: ModelOutput): string => (out.shared.findings.privacy as { statement: string }).statement;
+  const twoParties = partitions.slice(0, 2);
+  const federatedTwo = (maxTokens: number): FederatedRunInput<unknown> => federated({ partitions: twoParties, parameters: { maxTokens } });
+  const mpcTwo = (maxTokens: number, layoutId = layout.id): MpcRunInput => ({
+    method: 'mpc',
+    aggregate: { layoutId, values: twoParties.map((p) => vectorOf(p.records)).reduce((a, b) => a.map((x, i) => x + b[i]!)), parties: ['depotA', 'depotB'], noise: null },
+    mpc: { threshold: 2, totalNodes: 3, nodesUsed: [1, 2] },
+    prompt: '',
+    parameters: { maxTokens },
+    rng: seededRng(1),
+  });
+  const LONG = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+  const long = defineUseCaseModel(toySpec({ id: 'toy-long-narrative', analyse: (sum) => ({ ...toySpec().analyse(sum), content: LONG }) })).model;
+
+  it('keeps the whole statement, the two-party note included, when maxTokens is smaller than it: the disclosure wins', async () => {
+    for (const input of [federatedTwo(5), mpcTwo(5)]) {
+      const out = await model.run(input);
+      const statement = statementOf(out);
+      expect(statement).toMatch(/so the figures are not differentially private/);
+      expect(statement).toMatch(/With two parties, each can subtract its own statistics from the exact sum and learn the other's\.$/);
+      expect(words(statement)).toBeGreaterThan(5);
+      expect(out.shared.content).toBe(statement);
+    }
+  });
+
+  it('cuts only the analysis text, marking the cut, so the content keeps to maxTokens with the statement whole', async () => {
+    const statement = statementOf(await long.run(federatedTwo(400)));
+    const S = words(statement);
+    const cut = await long.run(federatedTwo(S + 10));
+    expect(cut.shared.content).toBe(`w0 w1 w2 w3 w4 w5 w6 w7 w8 …\n\n${statement}`);
+    expect(words(cut.shared.content)).toBe(S + 10);
+    expect((await long.run(federatedTwo(S + 40))).shared.content).toBe(`${LONG}\n\n${statement}`);
+    expect((await long.run(federatedTwo(S + 1))).shared.content).toBe(`…\n\n${statement}`);
+    expect((await long.run(federatedTwo(S))).shared.content).toBe(statement);
+    const mpcStatement = statementOf(await long.run(mpcTwo(400, 'toy-long-narrative/aggregates/v1')));
+    expect((await long.run(mpcTwo(words(mpcStatement) + 3, 'toy-long-narrative/aggregates/v1'))).shared.content).toBe(`w0 w1 …\n\n${mpcStatement}`);
+  });
+});
+
 describe('release policy with the model\'s identifiersOf and minGroupSize', () => {
   const options = { minGroupSize: model.minGroupSize!, identifiersOf: model.identifiersOf! };
 

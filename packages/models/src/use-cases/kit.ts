@@ -12,6 +12,7 @@
 // `analyse` then writes the shared findings and narrative; the kit adds two findings of its own — `run`
 // (model id and version, method, participants, generation) and `privacy` (mechanism and statement) — and
 // appends the privacy statement to the narrative. A spec whose findings use either key is refused at run time.
+// `parameters.maxTokens` (words) cuts the model's narrative only, never the statement (`narrative` below).
 //
 // Layout (aggregates/layout.ts): `<id>/aggregates/v1`, one entry per declared statistic in declaration order,
 // with risk-analyzer-v2's limbs, value bound (2^40 − 1), party bound and noise bound, so encoding.ts, the
@@ -258,18 +259,35 @@ function checkDp(federated: unknown): { epsilon: number; delta: number } | null 
   return { epsilon: dp.epsilon, delta: dp.delta };
 }
 
-/** Cuts `text` to `maxWords` words (whitespace-separated), marking a cut with an ellipsis. */
-function cutWords(text: string, maxWords: number): string {
-  let count = 0;
-  let out = '';
-  for (const token of text.split(/(\s+)/)) {
-    if (/\S/.test(token)) {
-      if (count === maxWords) return `${out.trimEnd()} …`;
-      count++;
-    }
-    out += token;
+const wordCount = (text: string): number => text.split(/\s+/).filter((w) => w.length > 0).length;
+
+/** The first `count` whitespace-separated words of `text`, with the whitespace between them ('' for 0). */
+function firstWords(text: string, count: number): string {
+  const word = /\S+/g;
+  let end = 0;
+  for (let i = 0; i < count; i++) {
+    const m = word.exec(text);
+    if (m === null) break;
+    end = m.index + m[0].length;
   }
-  return out;
+  return text.slice(0, end);
+}
+
+/**
+ * The shared narrative within `maxWords` words: the analysis text, cut (an ellipsis, counted as a word,
+ * marks the cut) to leave room for the privacy statement, then the statement whole. The statement is the
+ * disclosure (what protected the figures, "not differentially private", the two-party note), so it is never
+ * cut: when it alone has `maxWords` words or more, the narrative is the statement alone and runs over
+ * `maxWords` — the disclosure wins over the length budget.
+ */
+function narrative(analysisText: string, statement: string, maxWords: number): string {
+  const text = analysisText.trim();
+  const words = wordCount(text);
+  const room = maxWords - wordCount(statement);
+  if (words === 0 || room <= 0) return statement;
+  if (words <= room) return `${text}\n\n${statement}`;
+  const kept = firstWords(text, room - 1);
+  return `${kept === '' ? '…' : `${kept} …`}\n\n${statement}`;
 }
 
 // ---- the kit ----
@@ -357,7 +375,7 @@ export function defineUseCaseModel<R>(spec: UseCaseModelSpec<R>): UseCaseModel<R
     return analysis;
   };
 
-  /** The shared output: the spec's findings plus the kit's `run` and `privacy`, the statement appended to the text. */
+  /** The shared output: the spec's findings plus the kit's `run` and `privacy`, the statement appended whole to the text. */
   const output = <P extends PrivacyReport>(
     analysis: UseCaseAnalysis,
     method: AggregationMethod,
@@ -372,7 +390,7 @@ export function defineUseCaseModel<R>(spec: UseCaseModelSpec<R>): UseCaseModel<R
       run: { model: { id, version }, method, participants, generation: { ...generation, backend: DETERMINISTIC_BACKEND } },
       privacy: { mechanism: privacy.mechanism, statement },
     };
-    const content = cutWords(`${analysis.content.trimEnd()}\n\n${statement}`, generation.maxTokens);
+    const content = narrative(analysis.content, statement, generation.maxTokens);
     return { shared: { content, findings }, privateFindings, privacy };
   };
 

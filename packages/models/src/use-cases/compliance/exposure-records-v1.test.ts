@@ -2,13 +2,13 @@
 // the record and field and never echoes the offending value.
 import { describe, expect, it } from 'vitest';
 import { MAX_ERRORS, MAX_RECORDS } from '../../schema.js';
-import { EXPOSURE_RECORDS_V1_JSON_SCHEMA, exposureRecordsV1, type ExposureRecord } from './schema.js';
+import { EXPOSURE_RECORDS_V1_JSON_SCHEMA, MIN_ID_LENGTH, exposureRecordsV1, type ExposureRecord } from './schema.js';
 import { EXPOSURE_RECORDS_V1, MAX_AMOUNT, SECTORS } from './rules.js';
 
 const SECRET = 'SECRET-7f3a9c';
 const valid = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  exposureId: 'e-1',
-  counterpartyId: 'cp-1',
+  exposureId: 'exp-000001',
+  counterpartyId: 'cp-000001',
   sector: 'energy',
   country: 'DE',
   amount: 12_500.5,
@@ -26,7 +26,7 @@ function refusal(doc: unknown): { index: number; field: string; message: string 
 
 describe('exposure_records_v1', () => {
   it('accepts a valid document and copies the records', () => {
-    const doc = [valid(), valid({ exposureId: 'e-2', sector: 'real_estate', country: 'IR', amount: MAX_AMOUNT, reported: false })];
+    const doc = [valid(), valid({ exposureId: 'exp-000002', sector: 'real_estate', country: 'IR', amount: MAX_AMOUNT, reported: false })];
     const result = exposureRecordsV1.validate(doc);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -45,6 +45,8 @@ describe('exposure_records_v1', () => {
     expect([...items.required].sort()).toEqual(['amount', 'counterpartyId', 'country', 'exposureId', 'reported', 'sector']);
     expect(items.properties.sector!.enum).toEqual([...SECTORS]);
     expect(items.properties.amount).toMatchObject({ exclusiveMinimum: 0, maximum: MAX_AMOUNT });
+    expect(items.properties.exposureId).toMatchObject({ minLength: 6, maxLength: 128 });
+    expect(items.properties.counterpartyId).toMatchObject({ minLength: 6, maxLength: 128 });
     expect(Object.isFrozen(items.properties.amount)).toBe(true);
   });
 
@@ -74,10 +76,13 @@ describe('exposure_records_v1', () => {
 
   const bad: [string, unknown, string][] = [
     ['exposureId', 42, 'must be a string'],
-    ['exposureId', '', 'must be 1 to 128 characters long'],
-    ['exposureId', SECRET.repeat(20), 'must be 1 to 128 characters long'],
+    ['exposureId', '', 'must be at least 6 characters long, so the release policy can find it inside released text'],
+    ['exposureId', 'e-123', 'must be at least 6 characters long, so the release policy can find it inside released text'],
+    ['exposureId', SECRET.repeat(20), 'must be at most 128 characters long'],
     ['counterpartyId', { id: SECRET }, 'must be a string'],
-    ['counterpartyId', '', 'must be 1 to 128 characters long'],
+    ['counterpartyId', '', 'must be at least 6 characters long, so the release policy can find it inside released text'],
+    ['counterpartyId', 'cp-12', 'must be at least 6 characters long, so the release policy can find it inside released text'],
+    ['counterpartyId', SECRET.repeat(20), 'must be at most 128 characters long'],
     ['sector', SECRET, `must be one of ${SECTORS.join(', ')}`],
     ['sector', 'Energy', `must be one of ${SECTORS.join(', ')}`],
     ['country', 'de', 'must be an ISO 3166-1 alpha-2 code of two uppercase letters'],
@@ -93,8 +98,19 @@ describe('exposure_records_v1', () => {
     ['reported', 1, 'must be a boolean'],
   ];
   it.each(bad)('refuses %s = %j', (field, value, message) => {
-    const errors = refusal([valid(), valid({ exposureId: 'e-2', [field]: value })]);
+    const errors = refusal([valid(), valid({ exposureId: 'exp-000002', [field]: value })]);
     expect(errors).toEqual([{ index: 1, field, message }]);
+  });
+
+  it('accepts identifiers of 6 characters, the shortest the release policy finds inside text, and never echoes a short one', () => {
+    expect(MIN_ID_LENGTH).toBe(6);
+    expect(exposureRecordsV1.validate([valid({ exposureId: 'exp-01', counterpartyId: 'cp-001' })]).ok).toBe(true);
+    const short = SECRET.slice(0, 5);
+    for (const field of ['exposureId', 'counterpartyId']) {
+      const result = exposureRecordsV1.validate([valid({ [field]: short })]);
+      expect(result).toEqual({ ok: false, errors: [{ index: 0, field, message: expect.stringMatching(/^must be at least 6 characters long/) }], truncated: false });
+      expect(JSON.stringify(result)).not.toContain(short);
+    }
   });
 
   it('refuses a duplicate exposureId, naming the later record', () => {

@@ -1,8 +1,10 @@
 // The exposure_records_v1 data contract: one participant's (bank's) credit exposures in its reporting
 // currency. JSON Schema (2020-12) plus a hand-written validator that enforces the same rules and what JSON
 // Schema cannot say (exposureId unique within the document). Messages name the record index and the field,
-// never the value.
+// never the value. exposureId and counterpartyId have at least MIN_SUBSTRING_ID_LENGTH characters: the release
+// policy (release.ts) finds an identifier inside text only from that length, shorter ones only as whole strings.
 import { ISO_3166_ALPHA2_COUNTRIES } from '../../iso-codes.js';
+import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
 import { MAX_ERRORS, MAX_RECORDS, deepFreeze } from '../../schema.js';
 import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
 import { EXPOSURE_RECORDS_V1, MAX_AMOUNT, SECTORS, type Sector } from './rules.js';
@@ -22,12 +24,14 @@ export interface ExposureRecord {
   reported: boolean;
 }
 
+/** Shortest exposureId / counterpartyId: the release policy finds it inside released text, not only as a whole string. */
+export const MIN_ID_LENGTH = MIN_SUBSTRING_ID_LENGTH;
 const MAX_ID_LENGTH = 128;
 const FIELDS = ['exposureId', 'counterpartyId', 'sector', 'country', 'amount', 'reported'] as const;
 const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
 const COUNTRY_RE = /^[A-Z]{2}$/;
 
-const idString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
+const idString = { type: 'string', minLength: MIN_ID_LENGTH, maxLength: MAX_ID_LENGTH } as const;
 
 export const EXPOSURE_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> = deepFreeze({
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -42,8 +46,11 @@ export const EXPOSURE_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> 
     additionalProperties: false,
     required: [...FIELDS],
     properties: {
-      exposureId: { ...idString, description: 'Unique within the document.' },
-      counterpartyId: { ...idString, description: 'The single name (counterparty) of the exposure.' },
+      exposureId: { ...idString, description: `Unique within the document; at least ${MIN_ID_LENGTH} characters, so the release policy can find it inside released text.` },
+      counterpartyId: {
+        ...idString,
+        description: `The single name (counterparty) of the exposure; at least ${MIN_ID_LENGTH} characters, so the release policy can find it inside released text.`,
+      },
       sector: { enum: [...SECTORS] },
       country: { type: 'string', enum: [...ISO_3166_ALPHA2_COUNTRIES], description: 'ISO 3166-1 alpha-2 code.' },
       amount: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AMOUNT, description: 'In the reporting currency.' },
@@ -94,7 +101,8 @@ function validateExposureRecords(value: unknown): ValidationResult<ExposureRecor
       const v = item[field];
       if (v === undefined) continue;
       if (typeof v !== 'string') fail(field, 'must be a string');
-      else if (v.length < 1 || v.length > MAX_ID_LENGTH) fail(field, `must be 1 to ${MAX_ID_LENGTH} characters long`);
+      else if (v.length < MIN_ID_LENGTH) fail(field, `must be at least ${MIN_ID_LENGTH} characters long, so the release policy can find it inside released text`);
+      else if (v.length > MAX_ID_LENGTH) fail(field, `must be at most ${MAX_ID_LENGTH} characters long`);
     }
     if (item.sector !== undefined && !(SECTORS as readonly unknown[]).includes(item.sector)) {
       fail('sector', `must be one of ${SECTORS.join(', ')}`);

@@ -2,7 +2,7 @@
 // name the record and field but never echo the value.
 import { describe, expect, it } from 'vitest';
 import { MAX_ERRORS, MAX_RECORDS } from '../../schema.js';
-import { DIAGNOSES, PATIENT_RECORDS_V1, PATIENT_RECORDS_V1_JSON_SCHEMA, patientRecordsV1 } from './schema.js';
+import { DIAGNOSES, MIN_PATIENT_ID_LENGTH, PATIENT_RECORDS_V1, PATIENT_RECORDS_V1_JSON_SCHEMA, patientRecordsV1 } from './schema.js';
 import type { PatientRecord } from './schema.js';
 
 const valid = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -28,10 +28,11 @@ describe('patient_records_v1', () => {
   it('is registered under its id with a JSON Schema 2020-12 of the document', () => {
     expect(patientRecordsV1.id).toBe(PATIENT_RECORDS_V1);
     expect(PATIENT_RECORDS_V1_JSON_SCHEMA.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    const items = PATIENT_RECORDS_V1_JSON_SCHEMA.items as { additionalProperties: boolean; required: string[]; properties: Record<string, { enum?: string[] }> };
+    const items = PATIENT_RECORDS_V1_JSON_SCHEMA.items as { additionalProperties: boolean; required: string[]; properties: Record<string, { enum?: string[]; minLength?: number }> };
     expect(items.additionalProperties).toBe(false);
     expect([...items.required].sort()).toEqual(Object.keys(valid()).sort());
     expect(items.properties.diagnosis!.enum).toEqual([...DIAGNOSES]);
+    expect(items.properties.patientId).toMatchObject({ minLength: 6, maxLength: 128 });
     expect(PATIENT_RECORDS_V1_JSON_SCHEMA.maxItems).toBe(MAX_RECORDS);
     expect(Object.isFrozen(items.properties)).toBe(true);
   });
@@ -71,8 +72,9 @@ describe('patient_records_v1', () => {
   });
 
   const cases: [string, unknown, string][] = [
-    ['patientId', '', 'must be 1 to 128 characters long'],
-    ['patientId', 'x'.repeat(129), 'must be 1 to 128 characters long'],
+    ['patientId', '', 'must be at least 6 characters long, so the release policy can find it inside released text'],
+    ['patientId', 'p-001', 'must be at least 6 characters long, so the release policy can find it inside released text'],
+    ['patientId', 'x'.repeat(129), 'must be at most 128 characters long'],
     ['patientId', 42, 'must be a string'],
     ['ageYears', -1, 'must be an integer from 0 to 110'],
     ['ageYears', 111, 'must be an integer from 0 to 110'],
@@ -100,6 +102,14 @@ describe('patient_records_v1', () => {
     expect(refusal(valid({ [field]: value }))).toEqual([{ field, message }]);
   });
 
+  it('accepts a patientId of 6 characters, the shortest the release policy finds inside text', () => {
+    expect(MIN_PATIENT_ID_LENGTH).toBe(6);
+    expect(patientRecordsV1.validate([valid({ patientId: 'p-0001' })]).ok).toBe(true);
+    const short = patientRecordsV1.validate([valid({ patientId: 'p-001' })]);
+    expect(short.ok).toBe(false);
+    expect(JSON.stringify(short)).not.toContain('p-001');
+  });
+
   it('refuses an unknown field without echoing its name', () => {
     const errors = refusal(valid({ nhsNumberSecret: '943 476 5919' }));
     expect(errors).toEqual([{ field: '<unknown>', message: expect.stringContaining('unknown field') }]);
@@ -124,7 +134,7 @@ describe('patient_records_v1', () => {
   });
 
   it('names the record index and stops after MAX_ERRORS errors', () => {
-    const doc = Array.from({ length: 50 }, (_, i) => valid({ patientId: `p${i}`, ageYears: 200 }));
+    const doc = Array.from({ length: 50 }, (_, i) => valid({ patientId: `p-${String(i).padStart(4, '0')}`, ageYears: 200 }));
     const result = patientRecordsV1.validate(doc);
     expect(result.ok).toBe(false);
     if (result.ok) return;

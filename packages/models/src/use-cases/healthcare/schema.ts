@@ -2,7 +2,9 @@
 // (demographics, a diagnosis category, the treatment arm, length of stay and follow-up with an outcome
 // event). Its JSON Schema (2020-12) and a hand-written validator that enforces the same rules plus what
 // JSON Schema cannot say (a patientId unique within the hospital). Messages name the record index and
-// the field, never the value.
+// the field, never the value. A patientId has at least MIN_SUBSTRING_ID_LENGTH characters: the release
+// policy (release.ts) finds an identifier inside text only from that length, shorter ones only as whole strings.
+import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
 import { MAX_ERRORS, MAX_RECORDS, deepFreeze } from '../../schema.js';
 import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
 
@@ -28,6 +30,8 @@ export type Sex = (typeof SEXES)[number];
 export const TREATMENTS = ['standard', 'intervention'] as const;
 export type Treatment = (typeof TREATMENTS)[number];
 
+/** Shortest patientId: the release policy finds it inside released text, not only as a whole string. */
+export const MIN_PATIENT_ID_LENGTH = MIN_SUBSTRING_ID_LENGTH;
 export const MAX_PATIENT_ID_LENGTH = 128;
 export const MAX_AGE_YEARS = 110;
 export const MAX_COMORBIDITIES = 10;
@@ -80,7 +84,12 @@ export const PATIENT_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> =
     additionalProperties: false,
     required: [...FIELDS],
     properties: {
-      patientId: { type: 'string', minLength: 1, maxLength: MAX_PATIENT_ID_LENGTH, description: 'Unique within the hospital.' },
+      patientId: {
+        type: 'string',
+        minLength: MIN_PATIENT_ID_LENGTH,
+        maxLength: MAX_PATIENT_ID_LENGTH,
+        description: `Unique within the hospital; at least ${MIN_PATIENT_ID_LENGTH} characters, so the release policy can find it inside released text.`,
+      },
       ageYears: { type: 'integer', minimum: 0, maximum: MAX_AGE_YEARS },
       sex: { enum: [...SEXES] },
       diagnosis: { enum: [...DIAGNOSES], description: 'Principal diagnosis, ICD-10 three-character category.' },
@@ -106,7 +115,8 @@ export function patientFieldProblem(field: (typeof FIELDS)[number], value: unkno
   switch (field) {
     case 'patientId':
       if (typeof value !== 'string') return 'must be a string';
-      return value.length >= 1 && value.length <= MAX_PATIENT_ID_LENGTH ? null : `must be 1 to ${MAX_PATIENT_ID_LENGTH} characters long`;
+      if (value.length < MIN_PATIENT_ID_LENGTH) return `must be at least ${MIN_PATIENT_ID_LENGTH} characters long, so the release policy can find it inside released text`;
+      return value.length <= MAX_PATIENT_ID_LENGTH ? null : `must be at most ${MAX_PATIENT_ID_LENGTH} characters long`;
     case 'ageYears':
       return isIntegerIn(value, 0, MAX_AGE_YEARS) ? null : `must be an integer from 0 to ${MAX_AGE_YEARS}`;
     case 'sex':
