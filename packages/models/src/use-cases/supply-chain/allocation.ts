@@ -6,7 +6,7 @@
 // Settlement (proportional): under the plan a vendor's cost of a pooled SKU is its siloed cost less the
 // SKU's gain share g = gain / siloed cost; it pays the pool that cost less what its own production costs.
 // Σ payments = group cost − production cost = what the pool spends on spot purchases, so the pool
-// balances (up to the rounding of the cutoff band to whole units), and no vendor pays more than its
+// balances (up to the rounding of the cutoff bands to whole units), and no vendor pays more than its
 // siloed plan.
 import { round } from '../../report.js';
 import type { UseCaseAnalysis, UseCasePrivateFindings } from '../contract.js';
@@ -34,7 +34,8 @@ export interface LineAllocation {
 }
 
 interface Rule {
-  readonly cutoffBand: number;
+  readonly firstCutoffBand: number;
+  readonly lastCutoffBand: number;
   readonly cutoffFraction: number;
   /** The SKU's gain over the siloed plans, as a share of their cost, in [0, 1]. */
   readonly gainShare: number;
@@ -52,10 +53,10 @@ function ruleOf(findings: Record<string, unknown>, sku: string): Rule | null {
   if ((entry as { suppressed?: unknown }).suppressed !== false || typeof stats !== 'object' || stats === null) return null;
   const { plan, rule, gain, siloedCost } = stats as Record<string, unknown>;
   if (plan !== 'pooled' || typeof rule !== 'object' || rule === null || !finite(gain) || !finite(siloedCost) || !(siloedCost > 0)) return null;
-  const { cutoffBand, cutoffFraction } = rule as Record<string, unknown>;
-  if (!Number.isInteger(cutoffBand) || !finite(cutoffFraction)) return null;
+  const { firstCutoffBand, lastCutoffBand, cutoffFraction } = rule as Record<string, unknown>;
+  if (!Number.isInteger(firstCutoffBand) || !Number.isInteger(lastCutoffBand) || !finite(cutoffFraction)) return null;
   const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
-  return { cutoffBand: cutoffBand as number, cutoffFraction: clamp01(cutoffFraction), gainShare: clamp01(gain / siloedCost) };
+  return { firstCutoffBand: firstCutoffBand as number, lastCutoffBand: lastCutoffBand as number, cutoffFraction: clamp01(cutoffFraction), gainShare: clamp01(gain / siloedCost) };
 }
 
 function allocateLine(line: SupplyChainLine, rule: Rule | null): LineAllocation {
@@ -78,7 +79,7 @@ function allocateLine(line: SupplyChainLine, rule: Rule | null): LineAllocation 
     };
   }
   const band = costBand(line);
-  const make = band < rule.cutoffBand ? line.capacityUnits : band === rule.cutoffBand ? Math.round(rule.cutoffFraction * line.capacityUnits) : 0;
+  const make = band < rule.firstCutoffBand ? line.capacityUnits : band <= rule.lastCutoffBand ? Math.round(rule.cutoffFraction * line.capacityUnits) : 0;
   const net = make - line.demandUnits;
   const plannedCost = siloedCost * (1 - rule.gainShare);
   return {
@@ -118,7 +119,7 @@ export function supplyChainPrivateFindings(records: readonly SupplyChainLine[], 
       lines,
       totals: { siloedCost: round(siloedCost, 2), plannedCost: round(plannedCost, 2), saving: round(siloedCost - plannedCost, 2) },
       settlement:
-        "Under the plan each pooled line costs its siloed cost less the SKU's gain percent; poolPayment is that cost less the cost of the units the line makes (negative: received from the pool). The pool buys any shortfall at spot. Lines in a cutoff band make the stated share of their capacity, rounded to whole units.",
+        "Under the plan each pooled line costs its siloed cost less the SKU's gain percent; poolPayment is that cost less the cost of the units the line makes (negative: received from the pool). The pool buys any shortfall at spot. Lines in the cutoff bands make the stated share of their capacity, rounded to whole units.",
     },
   };
 }

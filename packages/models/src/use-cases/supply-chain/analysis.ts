@@ -5,21 +5,31 @@
 // (plan.ts isReleased); the totals cover the released SKUs only, so no difference of figures isolates a
 // suppressed one.
 //
-// Group plan of a SKU (spot units): fill the pooled demand D from the cost bands in increasing order, a
-// full band b at its total cost K_b, the last (cutoff) band partially at its average cost K_b / C_b; the
-// rest is bought at spot. This is the cost of a plan every vendor can carry out on its own lines: make in
-// full every line below the cutoff band and the cutoff fraction of every line in it.
+// Group plan of a SKU (spot units). The cost bands with capacity are first merged, cheapest first, into
+// groups of consecutive bands of at least MIN_GROUP_SIZE suppliers' lines each (supply-curve.ts), so that
+// every step of the curve the plan uses mixes at least MIN_GROUP_SIZE vendors. Fill the pooled demand D
+// from the groups in increasing order, a full group g at its total cost K_g, the last (cutoff) group
+// partially at its average cost K_g / C_g; the rest is bought at spot. This is the cost of a plan every
+// vendor can carry out on its own lines: make in full every line below the cutoff group's bands and the
+// cutoff fraction of every line in them.
 //
-// Banding error. The exact pooled optimum takes the same units from the bands below the cutoff and the
-// x cheapest of the cutoff band's C units instead of an x / C share of each, so banded ≥ exact. Let μ and
-// V be the capacity-weighted mean and variance of unit cost (spot units) in the cutoff band and a the mean
-// of its x cheapest units. The band has width w = 1 / COST_BANDS, so μ − a ≤ (C − x) / C × w; and the
-// between-group variance of {x cheapest, C − x others} is (μ − a)² x / (C − x) ≤ V. Hence, per SKU,
-//     0 ≤ banded cost − exact cost = x (μ − a) ≤ min( x (C − x) / C × w,  √(V x (C − x)) )   (spot units),
-// with V = Q / C − μ² from the band's sum of capacity × cost² (0 when the band holds one line's costs,
-// whatever its size), plus an allowance for the rounding of Q and K. The analysis reports
-// min(banded, siloed) as the group cost (the siloed plans are a plan too), so the group cost never exceeds
-// the siloed cost and stays within the same bound of the exact optimum.
+// Banding error. The exact pooled optimum takes the same units from the groups below the cutoff and the
+// x cheapest of the cutoff group's C units instead of an x / C share of each, so banded ≥ exact. Let μ and
+// V be the capacity-weighted mean and variance of unit cost (spot units) in the cutoff group, a the mean of
+// its x cheapest units, W = (last − first + 1) / COST_BANDS the width of its bands and w = 1 / COST_BANDS
+// the width of one band. Every cost of the group lies in an interval of width W, so μ − a ≤ (C − x) / C × W
+// and V ≤ W² / 4; the between-group variance of {x cheapest, C − x others} is (μ − a)² x / (C − x) ≤ V.
+// With L = first / COST_BANDS and H = (last + 1) / COST_BANDS the group's edges, x (μ − a) = (C − x)(b − μ)
+// for b the mean of the others, a ≥ L and b < H. Hence, per SKU,
+//     0 ≤ banded cost − exact cost = x (μ − a)
+//       ≤ min( x (C − x) / C × W,  √(V' x (C − x)),  x (μ − L),  (C − x)(H − μ) )   (spot units),
+// with V' = min(max(V, w² / 4), W² / 4) plus an allowance for the rounding of Q and K (and μ one for that
+// of K), V = Q / C − μ² from the group's sum of capacity × cost². The floor w² / 4 keeps the bound from
+// telling a small spread of costs from none (costs all alike): the bound depends on the group's costs only
+// through its average μ and, when their spread exceeds half a band, their variance, both functions of the
+// sums C, K and Q over the at least MIN_GROUP_SIZE lines of the group, like the group cost itself.
+// The analysis reports min(banded, siloed) as the group cost (the siloed plans are a plan too), so the group
+// cost never exceeds the siloed cost and stays within the same bound of the exact optimum.
 // Rounding each record's costs to 1 / SCALE adds at most 1 / SCALE spot units per line to the gain.
 //
 // Noise (secure aggregation with DP): each statistic carries noise of standard deviation σ / SCALE units.
@@ -32,16 +42,22 @@ import type { SummedStatistics, UseCaseAnalysis } from '../contract.js';
 import { COST_BANDS, CURRENCY, MIN_GROUP_SIZE, SCALE, SKU_CATALOGUE, SKU_IDS, SUPPLY_CHAIN_MODEL_ID, UTILISATION_THRESHOLD } from './catalogue.js';
 import { isBottleneck, isReleased } from './plan.js';
 import { LINE_WEIGHT, SKU_STATISTIC_INDEX, SUPPLY_CHAIN_STATISTIC_COUNT } from './statistics.js';
+import { coarsenSupplyCurve, type BandSupply, type CostGroup } from './supply-curve.js';
 
 const METHODS: readonly AggregationMethod[] = ['federated', 'secure_aggregation', 'mpc'];
 
 /** The allocation rule of a pooled SKU, which each vendor applies to its own line. */
 export interface AllocationRule {
-  /** Lines in a lower band make their full capacity; lines in a higher band (or at or above spot) make nothing. */
-  readonly cutoffBand: number;
-  /** Share of its capacity a line in the cutoff band makes, in [0, 1]. */
+  /**
+   * The cutoff group's cost bands, firstCutoffBand to lastCutoffBand: lines in a lower band make their full
+   * capacity, lines in these bands the cutoffFraction, lines in a higher band (or at or above spot) nothing.
+   * The group holds at least MIN_GROUP_SIZE suppliers' lines (bands of fewer are merged, supply-curve.ts).
+   */
+  readonly firstCutoffBand: number;
+  readonly lastCutoffBand: number;
+  /** Share of its capacity a line in the cutoff bands makes, in [0, 1]. */
   readonly cutoffFraction: number;
-  /** The cutoff band's unit cost range [from, to), CURRENCY. */
+  /** The cutoff bands' unit cost range [from, to), CURRENCY. */
   readonly fromUnitCost: number;
   readonly toUnitCost: number;
 }
@@ -131,16 +147,23 @@ function checkSum(sum: SummedStatistics): void {
 }
 
 /**
- * Largest amount (spot units) by which taking `take` of a band's `c` units at the band's average cost
- * `k / c` exceeds taking its cheapest `take` units (see the header). `q` is the band's Σ capacity × cost².
+ * Largest amount (spot units) by which taking `take` of the cutoff group's capacity at the group's average
+ * cost exceeds taking its cheapest `take` units (see the header).
  */
-function bandingErrorBound(c: number, take: number, k: number, q: number, vendors: number): number {
+function bandingErrorBound(g: CostGroup, take: number, vendors: number): number {
   const w = 1 / COST_BANDS;
-  const worst = (take * (c - take)) / c * w;
-  const mean = k / c;
+  const width = (g.last - g.first + 1) / COST_BANDS;
+  const c = g.capacity;
+  const worst = ((take * (c - take)) / c) * width;
+  const mean = g.cost / c;
   // Q and K are sums of per-line values rounded to 1 / SCALE: V may read up to 1.5 / (SCALE c) per line low.
-  const variance = clamp(q / c - mean * mean, 0, (w * w) / 4) + (2 * Math.max(1, vendors)) / (SCALE * c);
-  return Math.min(worst, Math.sqrt(variance * take * (c - take)));
+  const variance = clamp(g.costSquared / c - mean * mean, (w * w) / 4, (width * width) / 4) + (2 * Math.max(1, vendors)) / (SCALE * c);
+  // The x cheapest units cost at least the group's lower edge L, the others at most its upper edge H:
+  // x (μ − a) = (C − x)(b − μ) ≤ min(x (μ − L), (C − x)(H − μ)); μ may read up to vendors / (2 SCALE C) off.
+  const slack = Math.max(1, vendors) / (SCALE * c) + 1e-9;
+  const lower = take * (mean - g.first / COST_BANDS + slack);
+  const upper = (c - take) * ((g.last + 1) / COST_BANDS - mean + slack);
+  return Math.max(0, Math.min(worst, Math.sqrt(variance * take * (c - take)), lower, upper));
 }
 
 /** One SKU's figures from its statistics (units, spot units), clamped to what noiseless sums can be. */
@@ -151,32 +174,37 @@ function planSku(k: number, v: readonly number[], sigma: number): SkuPlan {
   const vendors = Math.round(units(ix.lines) / LINE_WEIGHT);
   const suppliers = Math.round(units(ix.suppliers) / LINE_WEIGHT);
   const demand = units(ix.demand);
-  const capacity = ix.bandCost.map((_, b) => units(ix.capacity[b]!));
-  const bandCost = ix.bandCost.map((i, b) => clamp(v[i]! / SCALE, (capacity[b]! * b) / COST_BANDS, (capacity[b]! * (b + 1)) / COST_BANDS));
-  const bandCostSquared = ix.bandCostSquared.map((i) => v[i]! / SCALE);
-  const subSpot = capacity.reduce((s, c) => s + c, 0);
+  const bands = ix.bandCost.map((i, b): BandSupply => {
+    const capacity = units(ix.capacity[b]!);
+    return {
+      lines: Math.round(units(ix.bandLines[b]!) / LINE_WEIGHT),
+      capacity,
+      cost: clamp(v[i]! / SCALE, (capacity * b) / COST_BANDS, (capacity * (b + 1)) / COST_BANDS),
+      costSquared: v[ix.bandCostSquared[b]!]! / SCALE,
+    };
+  });
+  const subSpot = bands.reduce((s, band) => s + band.capacity, 0);
   const allCapacity = subSpot + units(ix.capacity[COST_BANDS]!);
   const siloedCost = clamp(v[ix.siloedCost]! / SCALE, 0, demand);
   const siloedMade = clamp(v[ix.siloedMade]! / SCALE, 0, Math.min(demand, subSpot));
 
   let remaining = demand;
   let banded = 0;
-  let cutoff = -1;
+  let cutoff: CostGroup | null = null;
   let fraction = 0;
   let bandingBound = 0;
-  for (let b = 0; b < COST_BANDS && remaining > 0; b++) {
-    const c = capacity[b]!;
-    if (!(c > 0)) continue;
-    const take = Math.min(remaining, c);
-    banded += take * (bandCost[b]! / c);
+  for (const g of coarsenSupplyCurve(bands)) {
+    if (!(remaining > 0)) break;
+    const take = Math.min(remaining, g.capacity);
+    banded += take * (g.cost / g.capacity);
     remaining -= take;
-    cutoff = b;
-    fraction = take / c;
-    bandingBound = bandingErrorBound(c, take, bandCost[b]!, bandCostSquared[b]!, vendors);
+    cutoff = g;
+    fraction = take / g.capacity;
+    bandingBound = bandingErrorBound(g, take, vendors);
   }
   const shortfall = remaining;
   banded += shortfall;
-  const pooled = banded < siloedCost && cutoff >= 0;
+  const pooled = banded < siloedCost && cutoff !== null;
   const groupCost = pooled ? banded : siloedCost;
   const bottleneck = isBottleneck(demand, subSpot);
   const gain = (siloedCost - groupCost) * spot;
@@ -194,14 +222,16 @@ function planSku(k: number, v: readonly number[], sigma: number): SkuPlan {
     bottleneckKind: !bottleneck ? null : shortfall > 0 ? 'shortfall' : 'tight',
     averageLeadTimeDays: allCapacity > 0 ? round(clamp((365 * units(ix.leadTime)) / allCapacity, 0, 365), 1) : null,
     plan: pooled ? 'pooled' : 'own',
-    rule: pooled
-      ? {
-          cutoffBand: cutoff,
-          cutoffFraction,
-          fromUnitCost: round((spot * cutoff) / COST_BANDS, 2),
-          toUnitCost: round((spot * (cutoff + 1)) / COST_BANDS, 2),
-        }
-      : null,
+    rule:
+      pooled && cutoff !== null
+        ? {
+            firstCutoffBand: cutoff.first,
+            lastCutoffBand: cutoff.last,
+            cutoffFraction,
+            fromUnitCost: round((spot * cutoff.first) / COST_BANDS, 2),
+            toUnitCost: round((spot * (cutoff.last + 1)) / COST_BANDS, 2),
+          }
+        : null,
     unitsMadeInHouse: { siloed: Math.round(siloedMade), group: Math.round(pooled ? demand - shortfall : siloedMade) },
     spotPurchaseUnits: { siloed: Math.round(demand - siloedMade), group: Math.round(pooled ? shortfall : demand - siloedMade) },
     siloedCost: round(siloedCost * spot, 2),
@@ -297,7 +327,7 @@ function bottleneckPhrase(s: SkuFindings, currency: string): string {
 function rulePhrase(s: SkuFindings, currency: string): string {
   const r = s.rule!;
   if (s.shortfallUnits > 0) return `${s.sku}: every line below the spot price of ${formatMoney(s.spotPrice)} ${currency} in full`;
-  const below = r.cutoffBand === 0 ? '' : `lines below ${formatMoney(r.fromUnitCost)} in full, `;
+  const below = r.firstCutoffBand === 0 ? '' : `lines below ${formatMoney(r.fromUnitCost)} in full, `;
   return `${s.sku}: ${below}lines from ${formatMoney(r.fromUnitCost)} to under ${formatMoney(r.toUnitCost)} at ${round(r.cutoffFraction * 100, 2)}% of capacity (${currency})`;
 }
 
@@ -330,13 +360,13 @@ function writeSupplyChainNarrative(f: SupplyChainFindings, analysed: readonly Sk
     `The siloed plans cost ${formatMoney(t.siloedCost)} ${c}; the group plan costs ${formatMoney(t.groupCost)} ${c}, a gain of ${formatMoney(t.gain)} ${c}${t.gainPercent === null ? '' : ` (${t.gainPercent}%)`}, making ${formatInt(Math.max(0, made))} more units in-house instead of buying them at spot.`,
   );
   const e = f.error;
-  let accuracy = `Accuracy: pooling capacity by ${f.costBands} cost bands overstates the group cost, and so understates the gain, by at most ${formatMoney(e.bandingBound)} ${c} against the exact pooled optimum; rounding adds at most ${formatMoney(e.roundingBound)} ${c}`;
+  let accuracy = `Accuracy: pooling capacity by ${f.costBands} cost bands (a band of fewer than ${f.minGroupSize} suppliers' lines merged with its neighbours) overstates the group cost, and so understates the gain, by at most ${formatMoney(e.bandingBound)} ${c} against the exact pooled optimum; rounding adds at most ${formatMoney(e.roundingBound)} ${c}`;
   if (e.noiseStdUnits > 0) {
     accuracy += `; each statistic carries privacy noise of standard deviation ${e.noiseStdUnits} units, which makes the gain uncertain by about ${formatMoney(e.noiseStandardError.gain)} ${c} (one standard error)`;
   }
   lines.push(`${accuracy}; stated gain tolerance ±${formatMoney(e.gainTolerance)} ${c}.`);
   lines.push(
-    `No vendor's costs, capacities or line identifiers appear in these findings: every figure mixes the lines of at least ${m} vendors and ${m} suppliers. Each vendor applies the rule to its own lines; in a federated run it also receives its own allocation and saving privately.`,
+    `No vendor's costs, capacities or line identifiers appear in these findings: every figure mixes the lines of at least ${m} vendors and ${m} suppliers, and every cost step of a plan holds at least ${m} suppliers' lines. Each vendor applies the rule to its own lines; in a federated run it also receives its own allocation and saving privately.`,
   );
   return lines.join(' ');
 }

@@ -69,7 +69,7 @@ export const SUPPLY_CHAIN_CONSTANTS: Readonly<Record<string, unknown>> = deepFre
   releaseRule: 'a SKU is analysed, released and pooled only with at least minGroupSize vendors dealing in it, at least minGroupSize of them with capacity below spot; totals cover the released SKUs',
   siloedPlan: 'each vendor makes min(demand, capacity) of a SKU when its unitCost is below spot and buys the rest at spot',
   groupPlan:
-    'per SKU with at least minGroupSize vendors: pooled demand served from pooled capacity below spot, cheapest cost band first, a partial band at its average cost, the remainder at spot; kept only when cheaper than the siloed plans',
+    "per SKU with at least minGroupSize vendors: the cost bands with capacity below spot merged, cheapest first, into groups of consecutive bands holding at least minGroupSize suppliers' lines each; pooled demand served from the groups cheapest first, a partial group at its average cost, the remainder at spot; kept only when cheaper than the siloed plans",
   settlement:
     "proportional: a vendor's cost of a pooled SKU under the plan is its siloed cost less the SKU's gain percent; it pays the pool that cost less what its own production costs (a negative payment is received), which balances the pool and never leaves a vendor worse off than its siloed plan",
 });

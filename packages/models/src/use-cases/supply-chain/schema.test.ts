@@ -1,6 +1,7 @@
 // supply_chain_lines_v1: every refusal of the validator, messages that name the field but never echo the
 // value, and the JSON Schema's shape.
 import { describe, expect, it } from 'vitest';
+import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
 import { MAX_ERRORS } from '../../schema.js';
 import { SKU_IDS } from './catalogue.js';
 import { SUPPLY_CHAIN_LINES_V1, SUPPLY_CHAIN_LINES_V1_JSON_SCHEMA, supplyChainLinesV1, validateSupplyChainLines, type SupplyChainLine } from './schema.js';
@@ -34,14 +35,14 @@ describe('supply_chain_lines_v1', () => {
 
   it('accepts an empty document and one line for every SKU', () => {
     expect(validateSupplyChainLines([]).ok).toBe(true);
-    const all = SKU_IDS.map((sku, i) => line({ lineId: `l${i}`, sku, unitCost: 1 }));
+    const all = SKU_IDS.map((sku, i) => line({ lineId: `line-${i}`, sku, unitCost: 1 }));
     expect(validateSupplyChainLines(all).ok).toBe(true);
   });
 
   it('refuses a document that is not an array or holds more lines than the catalogue has SKUs', () => {
     expect(refusal({})).toEqual([{ index: -1, field: '', message: 'must be an array of records' }]);
     expect(refusal('x')[0]!.index).toBe(-1);
-    const tooMany = Array.from({ length: SKU_IDS.length + 1 }, (_, i) => line({ lineId: `l${i}` }));
+    const tooMany = Array.from({ length: SKU_IDS.length + 1 }, (_, i) => line({ lineId: `line-${i}` }));
     expect(refusal(tooMany)).toEqual([{ index: -1, field: '', message: `must hold at most ${SKU_IDS.length} records (one per SKU of the catalogue)` }]);
   });
 
@@ -60,8 +61,9 @@ describe('supply_chain_lines_v1', () => {
 
   const cases: [string, unknown, string][] = [
     ['lineId', 7, 'must be a string'],
-    ['lineId', '', 'must be 1 to 128 characters long'],
-    ['lineId', 'x'.repeat(129), 'must be 1 to 128 characters long'],
+    ['lineId', '', 'must be 6 to 128 characters long'],
+    ['lineId', 'ln-01', 'must be 6 to 128 characters long'],
+    ['lineId', 'x'.repeat(129), 'must be 6 to 128 characters long'],
     ['sku', 'SKU-13', "must be one of the catalogue's SKUs SKU-01 to SKU-12"],
     ['sku', 3, "must be one of the catalogue's SKUs SKU-01 to SKU-12"],
     ['demandUnits', 1.5, 'must be an integer'],
@@ -86,6 +88,12 @@ describe('supply_chain_lines_v1', () => {
     expect(errors).toEqual([{ index: 0, field, message }]);
     if (typeof value === 'string' && value.length > 0) expect(errors[0]!.message).not.toContain(value);
     if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) > 10) expect(errors[0]!.message).not.toContain(String(value));
+  });
+
+  it('takes a lineId of 6 characters, the shortest the release policy also finds inside text', () => {
+    expect(validateSupplyChainLines([line({ lineId: 'ln-001' })]).ok).toBe(true);
+    expect((SUPPLY_CHAIN_LINES_V1_JSON_SCHEMA as Record<string, any>).items.properties.lineId).toMatchObject({ minLength: MIN_SUBSTRING_ID_LENGTH, maxLength: 128 });
+    expect(MIN_SUBSTRING_ID_LENGTH).toBe(6);
   });
 
   it("bounds unitCost by the record's own SKU (3 × spot)", () => {

@@ -2,16 +2,22 @@
 // unit cost and lead time this period). Its JSON Schema (2020-12) and a hand-written validator that also
 // says what the schema says only clumsily (unitCost bounded by the record's own SKU) or not at all
 // (one record per SKU, unique lineId). Messages name the record index and the field, never the value.
+import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
 import { MAX_ERRORS, deepFreeze } from '../../schema.js';
 import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
 import { MAX_COST_RATIO, MAX_LEAD_TIME_DAYS, MAX_UNITS, SKU_CATALOGUE, SKU_IDS, skuIndex } from './catalogue.js';
 
 export const SUPPLY_CHAIN_LINES_V1 = 'supply_chain_lines_v1';
+/**
+ * lineId bounds. The release policy (release.ts) finds an identifier shorter than MIN_SUBSTRING_ID_LENGTH
+ * only as a whole string, so a short lineId inside a sentence of the findings would pass unseen: refused.
+ */
+const MIN_ID_LENGTH = MIN_SUBSTRING_ID_LENGTH;
 const MAX_ID_LENGTH = 128;
 
 /** One line of a vendor: a SKU it deals in this period. */
 export interface SupplyChainLine {
-  /** The vendor's own identifier of the line; never released. */
+  /** The vendor's own identifier of the line, 6 to 128 characters; never released. */
   lineId: string;
   /** One of the catalogue's SKUs; at most one record per SKU in a document. */
   sku: string;
@@ -44,7 +50,7 @@ export const SUPPLY_CHAIN_LINES_V1_JSON_SCHEMA: Readonly<Record<string, unknown>
     additionalProperties: false,
     required: [...FIELDS],
     properties: {
-      lineId: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, description: 'Unique within the document; never released.' },
+      lineId: { type: 'string', minLength: MIN_ID_LENGTH, maxLength: MAX_ID_LENGTH, description: 'Unique within the document; never released.' },
       sku: { enum: [...SKU_IDS] },
       demandUnits: { type: 'integer', minimum: 0, maximum: MAX_UNITS },
       capacityUnits: { type: 'integer', minimum: 0, maximum: MAX_UNITS },
@@ -102,7 +108,7 @@ export function validateSupplyChainLines(value: unknown): ValidationResult<Suppl
     const { lineId, sku, unitCost, leadTimeDays } = item;
     if (lineId !== undefined) {
       if (typeof lineId !== 'string') fail('lineId', 'must be a string');
-      else if (lineId.length < 1 || lineId.length > MAX_ID_LENGTH) fail('lineId', `must be 1 to ${MAX_ID_LENGTH} characters long`);
+      else if (lineId.length < MIN_ID_LENGTH || lineId.length > MAX_ID_LENGTH) fail('lineId', `must be ${MIN_ID_LENGTH} to ${MAX_ID_LENGTH} characters long`);
     }
     const k = typeof sku === 'string' ? skuIndex(sku) : -1;
     if (sku !== undefined && k < 0) fail('sku', `must be one of the catalogue's SKUs ${SKU_IDS[0]} to ${SKU_IDS[SKU_IDS.length - 1]}`);

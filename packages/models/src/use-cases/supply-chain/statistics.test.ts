@@ -30,8 +30,8 @@ const named = (values: readonly number[]): Record<string, number> =>
   Object.fromEntries(SUPPLY_CHAIN_STATISTICS.map((d, i) => [d.name, values[i]!]).filter(([, v]) => v !== 0));
 
 describe('supply-chain statistics', () => {
-  it('declares 37 statistics per SKU with valid names, finite bounds and histogram groups', () => {
-    expect(SUPPLY_CHAIN_STATISTIC_COUNT).toBe(12 * 37);
+  it('declares 47 statistics per SKU with valid names, finite bounds and histogram groups', () => {
+    expect(SUPPLY_CHAIN_STATISTIC_COUNT).toBe(12 * 47);
     const names = SUPPLY_CHAIN_STATISTICS.map((d) => d.name);
     expect(new Set(names).size).toBe(names.length);
     for (const d of SUPPLY_CHAIN_STATISTICS) {
@@ -42,16 +42,16 @@ describe('supply-chain statistics', () => {
     }
     expect(names.slice(0, 6)).toEqual(['count:lines*sku_01', 'count:suppliers*sku_01', 'sum:demand*sku_01', 'sum:siloed_made*sku_01', 'sum:siloed_cost*sku_01', 'histogram:capacity*sku_01*band_00']);
     expect(new Set(SUPPLY_CHAIN_STATISTICS.map((d) => d.group))).toEqual(
-      new Set(['lines', 'suppliers', 'demand', 'siloed_made', 'siloed_cost', 'capacity', 'band_cost', 'band_cost_squared', 'lead_time']),
+      new Set(['lines', 'suppliers', 'demand', 'siloed_made', 'siloed_cost', 'capacity', 'band_cost', 'band_cost_squared', 'band_lines', 'lead_time']),
     );
   });
 
   it('matches a hand-computed example', () => {
     const lines: SupplyChainLine[] = [
       // Spot 4.50: cost ratio 0.4 (band 4), makes 60 of its 100, buys 40 at spot.
-      { lineId: 'a', sku: 'SKU-01', demandUnits: 100, capacityUnits: 60, unitCost: 1.8, leadTimeDays: 73 },
+      { lineId: 'line-a', sku: 'SKU-01', demandUnits: 100, capacityUnits: 60, unitCost: 1.8, leadTimeDays: 73 },
       // Spot 64: above spot, makes nothing, buys its 10 at spot.
-      { lineId: 'b', sku: 'SKU-12', demandUnits: 10, capacityUnits: 500, unitCost: 70, leadTimeDays: 365 },
+      { lineId: 'line-b', sku: 'SKU-12', demandUnits: 10, capacityUnits: 500, unitCost: 70, leadTimeDays: 365 },
     ];
     expect(named(supplyChainPartyStatistics(lines))).toEqual({
       'count:lines*sku_01': 1e9, // a line weighs MAX_UNITS
@@ -62,6 +62,7 @@ describe('supply-chain statistics', () => {
       'histogram:capacity*sku_01*band_04': 60_000,
       'sum:cost*sku_01*band_04': 24_000, // 60 × 0.4
       'sum:cost_squared*sku_01*band_04': 9_600, // 60 × 0.16
+      'count:lines*sku_01*band_04': 1e9, // a supplier's line in band 4
       'sum:capacity*lead_time_years*sku_01': 12_000, // 60 × 73 / 365
       'count:lines*sku_12': 1e9,
       'sum:demand*sku_12': 10_000,
@@ -73,7 +74,7 @@ describe('supply-chain statistics', () => {
 
   it('puts a decimal cost on a band edge into the band it starts', () => {
     const at = (unitCost: number): Record<string, number> =>
-      named(supplyChainPartyStatistics([{ lineId: 'a', sku: 'SKU-11', demandUnits: 0, capacityUnits: 1, unitCost, leadTimeDays: 0 }]));
+      named(supplyChainPartyStatistics([{ lineId: 'line-a', sku: 'SKU-11', demandUnits: 0, capacityUnits: 1, unitCost, leadTimeDays: 0 }]));
     expect(at(0.19)['histogram:capacity*sku_11*band_01']).toBe(1000); // 0.19 / 1.90 = 0.1
     expect(at(1.71)['histogram:capacity*sku_11*band_09']).toBe(1000);
     expect(at(1.9)['histogram:capacity*sku_11*at_or_above_spot']).toBe(1000);
@@ -91,9 +92,9 @@ describe('supply-chain statistics', () => {
   });
 
   it('keeps a party statistic within its perRecordMax at the declared extremes', () => {
-    const extreme = SKU_IDS.map((sku, i) => ({ lineId: `l${i}`, sku, demandUnits: 1_000_000, capacityUnits: 1_000_000, unitCost: 0.01, leadTimeDays: 365 }));
+    const extreme = SKU_IDS.map((sku, i) => ({ lineId: `line-${i}`, sku, demandUnits: 1_000_000, capacityUnits: 1_000_000, unitCost: 0.01, leadTimeDays: 365 }));
     const justBelowSpot = [4.49, 17.99, 12.74, 41.99, 27.49, 9.79, 3.39, 15.19, 35.99, 22.39, 1.89, 63.99];
-    const nearSpot = SKU_IDS.map((sku, i) => ({ lineId: `l${i}`, sku, demandUnits: 0, capacityUnits: 1_000_000, unitCost: justBelowSpot[i]!, leadTimeDays: 0 }));
+    const nearSpot = SKU_IDS.map((sku, i) => ({ lineId: `line-${i}`, sku, demandUnits: 0, capacityUnits: 1_000_000, unitCost: justBelowSpot[i]!, leadTimeDays: 0 }));
     for (const lines of [extreme, nearSpot]) {
       const v = supplyChainPartyStatistics(lines);
       v.forEach((x, i) => expect(x).toBeLessThanOrEqual(SUPPLY_CHAIN_STATISTICS[i]!.perRecordMax));
@@ -104,10 +105,10 @@ describe('supply-chain statistics', () => {
 
   it('refuses what is not a valid document, naming the record and field but not the value', () => {
     expect(() => supplyChainPartyStatistics('x' as never)).toThrow(TypeError);
-    const ok = { lineId: 'a', sku: 'SKU-01', demandUnits: 1, capacityUnits: 1, unitCost: 1, leadTimeDays: 1 };
+    const ok = { lineId: 'line-a', sku: 'SKU-01', demandUnits: 1, capacityUnits: 1, unitCost: 1, leadTimeDays: 1 };
     expect(() => supplyChainPartyStatistics([{ ...ok, unitCost: 987.65 }])).toThrow(new RangeError("records[0].unitCost: must be at most 3 times the spot price of the record's sku"));
     expect(() => supplyChainPartyStatistics([{ ...ok, capacityUnits: 2_000_000 }])).toThrow(new RangeError('records[0].capacityUnits: must be between 0 and 1000000'));
-    expect(() => supplyChainPartyStatistics([ok, { ...ok, lineId: 'b' }])).toThrow(/^records\[1\]\.sku: duplicates/);
+    expect(() => supplyChainPartyStatistics([ok, { ...ok, lineId: 'line-b' }])).toThrow(/^records\[1\]\.sku: duplicates/);
     expect(() => supplyChainPartyStatistics(Array.from({ length: 13 }, () => ok))).toThrow(RangeError);
     expect(supplyChainPartyStatistics([])).toEqual(new Array(SUPPLY_CHAIN_STATISTIC_COUNT).fill(0));
   });

@@ -2,6 +2,7 @@
 // lines of round(SCALE × q) for
 //   count:lines                     q = MAX_UNITS                  (vendors dealing in the SKU, see below)
 //   count:suppliers                 q = MAX_UNITS when the line has capacity below spot (vendors supplying)
+//   count:lines*band_BB             q = MAX_UNITS when the line has capacity in cost band BB (its suppliers)
 //   sum:demand                      q = demandUnits
 //   sum:siloed_made                 q = units the line makes under its siloed plan
 //   sum:siloed_cost                 q = siloed plan cost, spot units (≤ demandUnits)
@@ -10,8 +11,9 @@
 //   sum:cost*band_BB                q = capacityUnits × unitCost/spot, in the line's cost band
 //   sum:cost_squared*band_BB        q = capacityUnits × (unitCost/spot)², in the line's cost band
 //   sum:capacity*lead_time_years    q = capacityUnits × leadTimeDays / 365
-// so one SKU's supply curve is known by band (capacity, its mean cost and the spread of costs inside the
-// band, which bounds the banding error) and nothing per vendor.
+// so one SKU's supply curve is known by band (its suppliers, capacity, mean cost and the spread of costs
+// inside the band, which bounds the banding error) and nothing per vendor. The analysis merges a band of
+// fewer than MIN_GROUP_SIZE suppliers' lines into its neighbours (supply-curve.ts) before it uses it.
 //
 // A line weighs MAX_UNITS in the counts, as much as the largest quantity any other statistic takes from
 // it: noise calibrated to the vector's sensitivity then blurs the count of vendors no more (in lines) than
@@ -38,6 +40,8 @@ export interface SkuStatisticIndex {
   readonly bandCost: readonly number[];
   /** COST_BANDS entries. */
   readonly bandCostSquared: readonly number[];
+  /** COST_BANDS entries: the suppliers' lines with capacity in each band below spot. */
+  readonly bandLines: readonly number[];
   readonly leadTime: number;
 }
 
@@ -72,15 +76,19 @@ function buildLayout(): { declarations: StatisticDeclaration[]; index: SkuStatis
       const max = Math.ceil(UNITS_MAX * ((b + 1) / COST_BANDS) ** 2);
       bandCostSquared.push(add({ name: `sum:cost_squared*${s}*${band(b)}`, kind: 'sum', perRecordMax: max, group: 'band_cost_squared' }));
     }
+    const bandLines: number[] = [];
+    for (let b = 0; b < COST_BANDS; b++) {
+      bandLines.push(add({ name: `count:lines*${s}*${band(b)}`, kind: 'count', perRecordMax: LINE_WEIGHT * SCALE, group: 'band_lines' }));
+    }
     const leadTime = add({ name: `sum:capacity*lead_time_years*${s}`, kind: 'sum', perRecordMax: UNITS_MAX, group: 'lead_time' });
-    return { lines, suppliers, demand, siloedMade, siloedCost, capacity, bandCost, bandCostSquared, leadTime };
+    return { lines, suppliers, demand, siloedMade, siloedCost, capacity, bandCost, bandCostSquared, bandLines, leadTime };
   });
   return { declarations, index };
 }
 
 const LAYOUT = buildLayout();
 
-/** The declared statistics, layout order (12 SKUs × 37). */
+/** The declared statistics, layout order (12 SKUs × 47). */
 export const SUPPLY_CHAIN_STATISTICS: readonly StatisticDeclaration[] = Object.freeze(LAYOUT.declarations.map((d) => Object.freeze(d)));
 /** Positions of each SKU's statistics, catalogue order. */
 export const SKU_STATISTIC_INDEX: readonly SkuStatisticIndex[] = Object.freeze(LAYOUT.index.map((i) => Object.freeze(i)));
@@ -108,6 +116,7 @@ export function addLineStatistics(lines: readonly SupplyChainLine[], into: numbe
     if (band < COST_BANDS) {
       at(ix.bandCost[band]!, line.capacityUnits * ratio);
       at(ix.bandCostSquared[band]!, line.capacityUnits * ratio * ratio);
+      if (line.capacityUnits > 0) at(ix.bandLines[band]!, LINE_WEIGHT);
     }
     at(ix.leadTime, (line.capacityUnits * line.leadTimeDays) / MAX_LEAD_TIME_DAYS);
   }

@@ -29,7 +29,7 @@ export const MPC_SUM_MAX_STATISTICS = 4096;
  * `mpc-sum-program.test.ts` pins each to `aggregateLayoutOf(modelId)!.statisticCount`.
  */
 export const MPC_SUM_PROGRAM_MODELS: ReadonlyArray<{ readonly modelId: string; readonly statisticCount: number }> = Object.freeze([
-  Object.freeze({ modelId: 'supply-chain-optimizer-v1', statisticCount: 444 }),
+  Object.freeze({ modelId: 'supply-chain-optimizer-v1', statisticCount: 564 }),
   Object.freeze({ modelId: 'healthcare-outcomes-v1', statisticCount: 72 }),
   Object.freeze({ modelId: 'compliance-checker-v1', statisticCount: 18 }),
 ]);
