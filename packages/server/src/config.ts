@@ -4,6 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { postgresUrlProblem } from './db/postgres-url.js';
 
 export type Environment = 'development' | 'production';
 
@@ -12,6 +13,11 @@ export interface ServerConfig {
   host: string;
   /** Everything the host persists lives under here: database, blobs, logs, enclave state, dev credentials. */
   dataDir: string;
+  /**
+   * DATABASE_URL: a `postgres://` or `postgresql://` URL; unset, the embedded SQLite file in the data
+   * directory. It may hold a password: never log it (db/postgres-url.ts has a redacted form).
+   */
+  databaseUrl: string | undefined;
   environment: Environment;
   /** Largest accepted ciphertext upload, in bytes. */
   maxUploadBytes: number;
@@ -76,6 +82,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+/** DATABASE_URL, checked; a message about it names the variable and never repeats the URL. */
+function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const text = env.DATABASE_URL;
+  if (text === undefined || text === '') return undefined;
+  const problem = postgresUrlProblem(text);
+  if (problem !== undefined) throw new ConfigError(`DATABASE_URL ${problem}`);
+  return text;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const adminKey = env.TENZRO_ADMIN_KEY;
   if (adminKey !== undefined && adminKey !== '' && adminKey.length < 32) {
@@ -85,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.TENZRO_DATA_DIR || '.tenzro'),
+    databaseUrl: databaseUrl(env),
     environment: env.TENZRO_ENV === 'production' ? 'production' : 'development',
     maxUploadBytes: integer(env, 'TENZRO_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),
     maxConcurrentUploads: integer(env, 'TENZRO_MAX_CONCURRENT_UPLOADS', DEFAULT_MAX_CONCURRENT_UPLOADS, 1, 10_000),

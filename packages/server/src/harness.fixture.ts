@@ -40,6 +40,8 @@ export interface TestServerOptions {
   start?: StartOptions;
   /** Reuse a data directory (a restart); it is then left in place by close(). */
   dataDir?: string;
+  /** DATABASE_URL of the server (a PostgreSQL database, e.g. from postgres.fixture.ts); absent: SQLite in the data dir. */
+  databaseUrl?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -50,6 +52,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORT: '0',
     TENZRO_LOG_LEVEL: process.env.TENZRO_TEST_LOG_LEVEL ?? 'warn',
     ...(process.env.TENZRO_ENCLAVE_ENTRY ? { TENZRO_ENCLAVE_ENTRY: process.env.TENZRO_ENCLAVE_ENTRY } : {}),
+    ...(options.databaseUrl !== undefined ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   };
   const config = loadConfig(env);

@@ -5,7 +5,7 @@ export { buildApp, allRoutes } from './app.js';
 export { loadConfig, defaultEnclaveEntry, ConfigError, type ServerConfig, type Environment } from './config.js';
 export type { Context, Signals } from './context.js';
 export { createDatabase, migrate, type Db, type DatabaseHandle } from './db/database.js';
-export { dialectFor, sqliteDialect, type Dialect, type DialectName } from './db/dialect.js';
+export { dialectFor, postgresDialect, sqliteDialect, type Dialect, type DialectName } from './db/dialect.js';
 export type { Database } from './db/schema.js';
 export { BlobStore, type StoredBlob } from './blob-store.js';
 export { EnclaveSupervisor, EnclaveCallError, type EnclavePort, type EnclaveInfo } from './enclave-client.js';

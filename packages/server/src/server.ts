@@ -56,7 +56,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   const logger = options.logger ?? createLogger({ level: config.logLevel, dataDir: config.dataDir });
   // TENZRO_MPC_NODES is checked before anything opens: a bad file is a startup error naming the problem.
   const configuredFleets: ConfiguredFleets | undefined = config.mpcNodesFile ? await loadMpcNodesFile(config.mpcNodesFile) : undefined;
-  const database = await createDatabase({ dataDir: config.dataDir });
+  const database = await createDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
   const clock = options.clock ?? (() => new Date());
   let logKey: LogKey;
   try {

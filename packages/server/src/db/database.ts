@@ -38,7 +38,7 @@ export async function createDatabase(location: DatabaseLocation): Promise<Databa
     await migrate(db as unknown as Kysely<unknown>, dialect);
   } catch (error) {
     await db.destroy();
-    dialect.close();
+    await dialect.close();
     throw error;
   }
   return {
@@ -46,7 +46,7 @@ export async function createDatabase(location: DatabaseLocation): Promise<Databa
     dialect,
     async close() {
       await db.destroy();
-      dialect.close();
+      await dialect.close();
     },
   };
 }

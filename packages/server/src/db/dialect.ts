@@ -1,12 +1,23 @@
 /**
  * A storage dialect: the few things that differ between databases, behind one small interface, so the
- * repositories and the domain never name a database. SQLite (better-sqlite3) is the one shipped; a
- * PostgreSQL dialect adds a file here and a case in `createDatabase`.
+ * repositories and the domain never name a database. SQLite (better-sqlite3, a file in the data directory)
+ * is the embedded default; PostgreSQL (pg) is chosen by a `postgres://` URL (`DATABASE_URL`).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { SqliteDialect, type Dialect as KyselyDialect } from 'kysely';
+import {
+  CompiledQuery,
+  PostgresDialect,
+  SqliteDialect,
+  type DatabaseConnection,
+  type Dialect as KyselyDialect,
+  type Driver,
+  type QueryCompiler,
+  type TransactionSettings,
+} from 'kysely';
+import pg from 'pg';
+import { isPostgresUrl, postgresUrlProblem } from './postgres-url.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -16,8 +27,8 @@ export interface Dialect {
   createKyselyDialect(): KyselyDialect;
   /** Whether an error thrown by a query is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
-  /** Releases what `createKyselyDialect` opened beyond Kysely's own `destroy()`. */
-  close(): void;
+  /** Releases what `createKyselyDialect` opened beyond Kysely's own `destroy()` (call it after that). */
+  close(): Promise<void>;
 }
 
 export interface SqliteOptions {
@@ -49,26 +60,147 @@ export function sqliteDialect(options: SqliteOptions): Dialect {
       const code = (error as { code?: unknown } | null)?.code;
       return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
     },
-    close() {
+    async close() {
       if (database?.open) database.close();
     },
   };
 }
 
-export interface DatabaseLocation {
-  dataDir: string;
-  /** Defaults to 'sqlite'. */
-  dialect?: DialectName;
+export interface PostgresOptions {
+  /** A `postgres://` or `postgresql://` URL (libpq's form); it may hold a password, so it is never logged. */
+  connectionString: string;
+  /** Most connections the pool opens (default 10). */
+  poolSize?: number;
 }
 
-/** Picks the dialect for a configuration. */
-export function dialectFor(location: DatabaseLocation): Dialect {
-  const name = location.dialect ?? 'sqlite';
-  switch (name) {
-    case 'sqlite':
-      mkdirSync(location.dataDir, { recursive: true });
-      return sqliteDialect({ filename: join(location.dataDir, 'tenzro.db') });
-    case 'postgres':
-      throw new TypeError('dialect: postgres is not shipped in this release');
+export const DEFAULT_POSTGRES_POOL_SIZE = 10;
+
+/** pg_type OID of int8 (bigint): `count(*)`, `bigserial` and every integer column on PostgreSQL. */
+const INT8_OID = 20;
+
+/**
+ * int8 comes back as a number, as SQLite's INTEGER does: the schema types say `number`. A value beyond
+ * 2^53 − 1 fails the query (RangeError) rather than losing precision silently.
+ */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`an int8 value (${text}) is outside Number's safe integer range`);
+  return value;
+}
+
+/** The pool's own type parsers (pg's global table is left alone): int8 as a safe number, the rest pg's. */
+const postgresTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Key of the transaction-scoped advisory lock every transaction takes right after BEGIN ('tenzro' in
+ * ASCII). It gives PostgreSQL the single-writer order SQLite has: a transaction reads what the previous
+ * one committed (READ COMMITTED takes a snapshot per statement, and the lock comes first), so the
+ * transparency log's size, a session's status and the "one run per session" checks are read and written
+ * atomically. Row locks in place of this one lock are issue 8's next step.
+ */
+export const WRITE_LOCK_KEY = '127978994037359';
+
+/** A Kysely driver that takes the write lock in every transaction it begins. */
+class SerialisedTransactions implements Driver {
+  readonly #inner: Driver;
+  constructor(inner: Driver) {
+    this.#inner = inner;
   }
+  init(): Promise<void> {
+    return this.#inner.init();
+  }
+  acquireConnection(): Promise<DatabaseConnection> {
+    return this.#inner.acquireConnection();
+  }
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await this.#inner.beginTransaction(connection, settings);
+    await connection.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock($1::bigint)', [WRITE_LOCK_KEY]));
+  }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.commitTransaction(connection);
+  }
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.rollbackTransaction(connection);
+  }
+  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.#inner.savepoint!(connection, name, compile);
+  }
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.#inner.rollbackToSavepoint!(connection, name, compile);
+  }
+  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    await this.#inner.releaseSavepoint!(connection, name, compile);
+  }
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.releaseConnection(connection);
+  }
+  destroy(): Promise<void> {
+    return this.#inner.destroy();
+  }
+}
+
+class SerialisedPostgresDialect extends PostgresDialect {
+  override createDriver(): Driver {
+    return new SerialisedTransactions(super.createDriver());
+  }
+}
+
+/**
+ * PostgreSQL through a pg Pool: int8 parsed to numbers for this pool only, every transaction serialised by
+ * one advisory lock (`WRITE_LOCK_KEY`), and unique violations recognised by SQLSTATE 23505.
+ */
+export function postgresDialect(options: PostgresOptions): Dialect {
+  if (typeof options?.connectionString !== 'string') throw new TypeError('connectionString: expected a string');
+  const problem = postgresUrlProblem(options.connectionString);
+  if (problem !== undefined) throw new TypeError(`connectionString: ${problem}`);
+  const poolSize = options.poolSize ?? DEFAULT_POSTGRES_POOL_SIZE;
+  if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new RangeError(`poolSize: expected an integer of at least 1, got ${poolSize}`);
+  const connectionString = options.connectionString;
+  let pool: pg.Pool | undefined;
+  return {
+    name: 'postgres',
+    createKyselyDialect() {
+      return new SerialisedPostgresDialect({
+        pool: async () => {
+          pool = new pg.Pool({ connectionString, max: poolSize, types: postgresTypes });
+          // An idle connection that breaks (a server restart) leaves the pool; the next query reports a
+          // lasting problem. Without a listener pg's 'error' event would end the process.
+          pool.on('error', () => undefined);
+          return pool;
+        },
+      });
+    },
+    isUniqueViolation(error: unknown): boolean {
+      return (error as { code?: unknown } | null)?.code === '23505';
+    },
+    async close() {
+      // Kysely's destroy() ends the pool; this ends one it never got to.
+      if (pool && !pool.ending) await pool.end();
+    },
+  };
+}
+
+export interface DatabaseLocation {
+  /** Where the embedded SQLite file (`tenzro.db`) lives when no `url` is given. */
+  dataDir: string;
+  /** A `postgres://` or `postgresql://` URL (DATABASE_URL); absent: the embedded SQLite file. */
+  url?: string | undefined;
+  /** PostgreSQL only: the pool's size. */
+  poolSize?: number | undefined;
+}
+
+/** Picks the dialect for a configuration: PostgreSQL when the location names its URL, else SQLite. */
+export function dialectFor(location: DatabaseLocation): Dialect {
+  if (location.url !== undefined) {
+    if (!isPostgresUrl(location.url)) throw new TypeError('url: must be a postgres:// or postgresql:// URL');
+    return postgresDialect({
+      connectionString: location.url,
+      ...(location.poolSize !== undefined ? { poolSize: location.poolSize } : {}),
+    });
+  }
+  mkdirSync(location.dataDir, { recursive: true });
+  return sqliteDialect({ filename: join(location.dataDir, 'tenzro.db') });
 }
