@@ -1,8 +1,9 @@
 // The transaction_records_v1 data contract: its JSON Schema (2020-12) and a hand-written validator that
 // enforces the same rules plus what JSON Schema cannot say (unique transactionId, a real calendar
 // date). Error messages name the record index and the field, never the value.
-import type { DataSchema, TransactionRecord, ValidationError, ValidationResult } from './types.js';
+import type { DataSchema, TransactionRecord, ValidationResult } from './types.js';
 import { ISO_3166_ALPHA2_COUNTRIES, ISO_4217_CURRENCIES } from './iso-codes.js';
+import { scanRecordDocument, type RecordDocumentRules } from './record-documents.js';
 
 export const TRANSACTION_RECORDS_V1 = 'transaction_records_v1';
 export const MAX_RECORDS = 1_000_000;
@@ -27,7 +28,6 @@ const FIELDS = [
   'label',
 ] as const;
 const REQUIRED = FIELDS.filter((f) => f !== 'label');
-const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
 
 /** ISO 8601 date-time: date, 'T' or space, hh:mm[:ss[.fraction]], optional Z or ±hh[:]mm (none = UTC). */
 export const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2})?$';
@@ -101,57 +101,20 @@ export function parseTimestamp(text: string): number {
   return Date.UTC(year, month - 1, day, hour, minute, second) + Math.round(fraction * 1000) - offsetMinutes * 60_000;
 }
 
-const plainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-
 function validateTransactionRecords(value: unknown): ValidationResult<TransactionRecord> {
-  return scanTransactionRecords(value, true);
+  return scanRecordDocument(value, { ...TRANSACTION_RULES, build: buildTransactionRecord });
 }
 
 /** Validates without copying the records (for callers that only need the verdict). */
 export function checkTransactionRecords(value: unknown): ValidationResult<TransactionRecord> {
-  return scanTransactionRecords(value, false);
+  return scanRecordDocument<TransactionRecord>(value, TRANSACTION_RULES);
 }
 
-function scanTransactionRecords(value: unknown, copy: boolean): ValidationResult<TransactionRecord> {
-  const errors: ValidationError[] = [];
-  let truncated = false;
-  const push = (index: number, field: string, message: string): boolean => {
-    if (errors.length >= MAX_ERRORS) {
-      truncated = true;
-      return false;
-    }
-    errors.push({ index, field, message });
-    return true;
-  };
-  if (!Array.isArray(value)) {
-    push(-1, '', 'must be an array of records');
-    return { ok: false, errors, truncated };
-  }
-  if (value.length > MAX_RECORDS) {
-    push(-1, '', `must hold at most ${MAX_RECORDS} records`);
-    return { ok: false, errors, truncated };
-  }
-  const records: TransactionRecord[] = copy ? new Array(value.length) : [];
-  const seen = new Set<string>();
-  for (let i = 0; i < value.length && !truncated; i++) {
-    const item: unknown = value[i];
-    if (!plainObject(item)) {
-      push(i, '', 'must be an object');
-      continue;
-    }
-    let recordOk = true;
-    const fail = (field: string, message: string): void => {
-      recordOk = false;
-      push(i, field, message);
-    };
-    for (const key of Object.keys(item)) {
-      // The unknown key itself is client data: it is not echoed.
-      if (!FIELD_SET.has(key)) fail('<unknown>', `unknown field; allowed fields are ${FIELDS.join(', ')}`);
-    }
-    for (const field of REQUIRED) {
-      if (!(field in item) || item[field] === undefined) fail(field, 'is required');
-    }
+const TRANSACTION_RULES: RecordDocumentRules<TransactionRecord> = {
+  fields: FIELDS,
+  required: REQUIRED,
+  unique: [{ field: 'transactionId', message: 'duplicates the transactionId of an earlier record' }],
+  checkFields(item, fail) {
     for (const field of ['transactionId', 'accountId', 'counterpartyAccountId', 'counterpartyBank'] as const) {
       const v = item[field];
       if (v === undefined) continue;
@@ -187,31 +150,24 @@ function scanTransactionRecords(value: unknown, copy: boolean): ValidationResult
       if (typeof item.timestamp !== 'string') fail('timestamp', 'must be a string');
       else if (Number.isNaN(parseTimestamp(item.timestamp))) fail('timestamp', 'must be an ISO 8601 date-time (YYYY-MM-DDThh:mm[:ss[.fff]][Z|±hh:mm])');
     }
-    if (!recordOk) continue;
-    const id = item.transactionId as string;
-    if (seen.has(id)) {
-      push(i, 'transactionId', 'duplicates the transactionId of an earlier record');
-      continue;
-    }
-    seen.add(id);
-    if (!copy) continue;
-    const record: TransactionRecord = {
-      transactionId: id,
-      accountId: item.accountId as string,
-      counterpartyAccountId: item.counterpartyAccountId as string,
-      counterpartyBank: item.counterpartyBank as string,
-      amount: amount as number,
-      currency: item.currency as string,
-      direction: item.direction as TransactionRecord['direction'],
-      timestamp: item.timestamp as string,
-      channel: item.channel as TransactionRecord['channel'],
-      country: item.country as string,
-    };
-    if (item.label !== undefined) record.label = item.label as TransactionRecord['label'];
-    records[i] = record;
-  }
-  if (errors.length > 0) return { ok: false, errors, truncated };
-  return { ok: true, records };
+  },
+};
+
+function buildTransactionRecord(item: Record<string, unknown>): TransactionRecord {
+  const record: TransactionRecord = {
+    transactionId: item.transactionId as string,
+    accountId: item.accountId as string,
+    counterpartyAccountId: item.counterpartyAccountId as string,
+    counterpartyBank: item.counterpartyBank as string,
+    amount: item.amount as number,
+    currency: item.currency as string,
+    direction: item.direction as TransactionRecord['direction'],
+    timestamp: item.timestamp as string,
+    channel: item.channel as TransactionRecord['channel'],
+    country: item.country as string,
+  };
+  if (item.label !== undefined) record.label = item.label as TransactionRecord['label'];
+  return record;
 }
 
 /** The transaction_records_v1 schema. The registry (registry.ts getDataSchema) lists it with the use-case models' schemas. */

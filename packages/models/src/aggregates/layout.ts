@@ -163,6 +163,27 @@ interface Draft {
   group?: string;
 }
 
+/**
+ * The L1 and L2 change of a statistic vector from one record's row: every ungrouped entry can move by its
+ * perRecordMax, and a histogram group (one entry per record) by its largest entry's.
+ */
+export function recordSensitivities(entries: readonly AggregateEntry[]): { l1: number; l2: number } {
+  let l1 = 0;
+  let l2sq = 0;
+  const groupMax = new Map<string, number>();
+  for (const e of entries) {
+    if (e.group === undefined) {
+      l1 += e.perRecordMax;
+      l2sq += e.perRecordMax ** 2;
+    } else groupMax.set(e.group, Math.max(groupMax.get(e.group) ?? 0, e.perRecordMax));
+  }
+  for (const m of groupMax.values()) {
+    l1 += m;
+    l2sq += m ** 2;
+  }
+  return { l1, l2: Math.sqrt(l2sq) };
+}
+
 function buildRiskAnalyzerLayout(modelId: string): { layout: AggregateLayout; plan: LayoutPlan } {
   const scale = 256;
   const features: AggregateFeature[] = FEATURE_BOUNDS.map(([name, min, max, binary]) => ({ name, min, max, binary }));
@@ -224,19 +245,7 @@ function buildRiskAnalyzerLayout(modelId: string): { layout: AggregateLayout; pl
   const entryIndex = new Map(entries.map((e, i) => [e.name, i]));
   if (entryIndex.size !== entries.length) throw new Error('aggregate layout: duplicate statistic name');
 
-  let l1 = 0;
-  let l2sq = 0;
-  const groupMax = new Map<string, number>();
-  for (const e of entries) {
-    if (e.group === undefined) {
-      l1 += e.perRecordMax;
-      l2sq += e.perRecordMax ** 2;
-    } else groupMax.set(e.group, Math.max(groupMax.get(e.group) ?? 0, e.perRecordMax));
-  }
-  for (const m of groupMax.values()) {
-    l1 += m;
-    l2sq += m ** 2;
-  }
+  const { l1, l2 } = recordSensitivities(entries);
   const layout: AggregateLayout = deepFreeze({
     id: `${modelId}/aggregates/v1`,
     modelId,
@@ -252,7 +261,7 @@ function buildRiskAnalyzerLayout(modelId: string): { layout: AggregateLayout; pl
     maxNoiseMagnitude: 2 ** 30 / AGGREGATE_MAX_PARTIES,
     maxRecordsPerParty,
     l1Sensitivity: l1,
-    l2Sensitivity: Math.sqrt(l2sq),
+    l2Sensitivity: l2,
   } as AggregateLayout);
   return { layout, plan: { columns, columnIndex, terms, entryIndex } };
 }

@@ -36,6 +36,7 @@ import {
   AGGREGATE_MAX_PARTIES,
   MAX_STATISTIC_VALUE,
   defineLayout,
+  recordSensitivities,
   type AggregateEntry,
   type AggregateEntryKind,
   type AggregateLayout,
@@ -159,19 +160,7 @@ function buildLayout(spec: UseCaseModelSpec<unknown>): { layout: AggregateLayout
   );
   const largest = Math.max(...entries.map((e) => e.perRecordMax));
   const maxRecordsPerParty = Math.min(MAX_RECORDS, Math.floor(MAX_STATISTIC_VALUE / largest));
-  let l1 = 0;
-  let l2sq = 0;
-  const groupMax = new Map<string, number>();
-  for (const e of entries) {
-    if (e.group === undefined) {
-      l1 += e.perRecordMax;
-      l2sq += e.perRecordMax ** 2;
-    } else groupMax.set(e.group, Math.max(groupMax.get(e.group) ?? 0, e.perRecordMax));
-  }
-  for (const m of groupMax.values()) {
-    l1 += m;
-    l2sq += m ** 2;
-  }
+  const { l1, l2 } = recordSensitivities(entries);
   const layout: AggregateLayout = deepFreeze({
     id: `${spec.id}/aggregates/v1`,
     modelId: spec.id,
@@ -187,7 +176,7 @@ function buildLayout(spec: UseCaseModelSpec<unknown>): { layout: AggregateLayout
     maxNoiseMagnitude: 2 ** 30 / AGGREGATE_MAX_PARTIES,
     maxRecordsPerParty,
     l1Sensitivity: l1,
-    l2Sensitivity: Math.sqrt(l2sq),
+    l2Sensitivity: l2,
   });
   const plan: LayoutPlan = {
     columns: Object.freeze([]),

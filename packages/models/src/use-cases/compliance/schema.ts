@@ -5,8 +5,9 @@
 // policy (release.ts) finds an identifier inside text only from that length, shorter ones only as whole strings.
 import { ISO_3166_ALPHA2_COUNTRIES } from '../../iso-codes.js';
 import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
-import { MAX_ERRORS, MAX_RECORDS, deepFreeze } from '../../schema.js';
-import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
+import { MAX_RECORDS, deepFreeze } from '../../schema.js';
+import { scanRecordDocument, type RecordDocumentRules } from '../../record-documents.js';
+import type { DataSchema, ValidationResult } from '../../types.js';
 import { EXPOSURE_RECORDS_V1, MAX_AMOUNT, SECTORS, type Sector } from './rules.js';
 
 /** One exposure of the exposure_records_v1 contract. */
@@ -28,7 +29,6 @@ export interface ExposureRecord {
 export const MIN_ID_LENGTH = MIN_SUBSTRING_ID_LENGTH;
 const MAX_ID_LENGTH = 128;
 const FIELDS = ['exposureId', 'counterpartyId', 'sector', 'country', 'amount', 'reported'] as const;
-const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
 const COUNTRY_RE = /^[A-Z]{2}$/;
 
 const idString = { type: 'string', minLength: MIN_ID_LENGTH, maxLength: MAX_ID_LENGTH } as const;
@@ -59,44 +59,14 @@ export const EXPOSURE_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> 
   },
 });
 
-const plainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-
 function validateExposureRecords(value: unknown): ValidationResult<ExposureRecord> {
-  const errors: ValidationError[] = [];
-  let truncated = false;
-  const push = (index: number, field: string, message: string): void => {
-    if (errors.length >= MAX_ERRORS) truncated = true;
-    else errors.push({ index, field, message });
-  };
-  if (!Array.isArray(value)) {
-    push(-1, '', 'must be an array of records');
-    return { ok: false, errors, truncated };
-  }
-  if (value.length > MAX_RECORDS) {
-    push(-1, '', `must hold at most ${MAX_RECORDS} records`);
-    return { ok: false, errors, truncated };
-  }
-  const records: ExposureRecord[] = new Array(value.length);
-  const seen = new Set<string>();
-  for (let i = 0; i < value.length && !truncated; i++) {
-    const item: unknown = value[i];
-    if (!plainObject(item)) {
-      push(i, '', 'must be an object');
-      continue;
-    }
-    let recordOk = true;
-    const fail = (field: string, message: string): void => {
-      recordOk = false;
-      push(i, field, message);
-    };
-    for (const key of Object.keys(item)) {
-      // The unknown key itself is client data: it is not echoed.
-      if (!FIELD_SET.has(key)) fail('<unknown>', `unknown field; allowed fields are ${FIELDS.join(', ')}`);
-    }
-    for (const field of FIELDS) {
-      if (!(field in item) || item[field] === undefined) fail(field, 'is required');
-    }
+  return scanRecordDocument(value, EXPOSURE_RULES);
+}
+
+const EXPOSURE_RULES: RecordDocumentRules<ExposureRecord> = {
+  fields: FIELDS,
+  unique: [{ field: 'exposureId', message: 'duplicates the exposureId of an earlier record' }],
+  checkFields(item, fail) {
     for (const field of ['exposureId', 'counterpartyId'] as const) {
       const v = item[field];
       if (v === undefined) continue;
@@ -119,25 +89,16 @@ function validateExposureRecords(value: unknown): ValidationResult<ExposureRecor
       else if (amount > MAX_AMOUNT) fail('amount', `must be at most ${MAX_AMOUNT}`);
     }
     if (item.reported !== undefined && typeof item.reported !== 'boolean') fail('reported', 'must be a boolean');
-    if (!recordOk) continue;
-    const id = item.exposureId as string;
-    if (seen.has(id)) {
-      push(i, 'exposureId', 'duplicates the exposureId of an earlier record');
-      continue;
-    }
-    seen.add(id);
-    records[i] = {
-      exposureId: id,
-      counterpartyId: item.counterpartyId as string,
-      sector: item.sector as Sector,
-      country: country as string,
-      amount: amount as number,
-      reported: item.reported as boolean,
-    };
-  }
-  if (errors.length > 0) return { ok: false, errors, truncated };
-  return { ok: true, records };
-}
+  },
+  build: (item) => ({
+    exposureId: item.exposureId as string,
+    counterpartyId: item.counterpartyId as string,
+    sector: item.sector as Sector,
+    country: item.country as string,
+    amount: item.amount as number,
+    reported: item.reported as boolean,
+  }),
+};
 
 export const exposureRecordsV1: DataSchema<ExposureRecord> = Object.freeze({
   id: EXPOSURE_RECORDS_V1,

@@ -5,8 +5,9 @@
 // the field, never the value. A patientId has at least MIN_SUBSTRING_ID_LENGTH characters: the release
 // policy (release.ts) finds an identifier inside text only from that length, shorter ones only as whole strings.
 import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
-import { MAX_ERRORS, MAX_RECORDS, deepFreeze } from '../../schema.js';
-import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
+import { MAX_RECORDS, deepFreeze } from '../../schema.js';
+import { scanRecordDocument, type RecordDocumentRules } from '../../record-documents.js';
+import type { DataSchema, ValidationResult } from '../../types.js';
 
 export const PATIENT_RECORDS_V1 = 'patient_records_v1';
 
@@ -69,7 +70,6 @@ const FIELDS = [
   'followUpDays',
   'event',
 ] as const;
-const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
 
 export const PATIENT_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> = deepFreeze({
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -101,9 +101,6 @@ export const PATIENT_RECORDS_V1_JSON_SCHEMA: Readonly<Record<string, unknown>> =
     },
   },
 });
-
-const plainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 const isIntegerIn = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
@@ -138,67 +135,32 @@ export function patientFieldProblem(field: (typeof FIELDS)[number], value: unkno
 }
 
 function validatePatientRecords(value: unknown): ValidationResult<PatientRecord> {
-  const errors: ValidationError[] = [];
-  let truncated = false;
-  const push = (index: number, field: string, message: string): void => {
-    if (errors.length >= MAX_ERRORS) truncated = true;
-    else errors.push({ index, field, message });
-  };
-  if (!Array.isArray(value)) {
-    push(-1, '', 'must be an array of records');
-    return { ok: false, errors, truncated };
-  }
-  if (value.length > MAX_RECORDS) {
-    push(-1, '', `must hold at most ${MAX_RECORDS} records`);
-    return { ok: false, errors, truncated };
-  }
-  const records: PatientRecord[] = new Array(value.length);
-  const seen = new Set<string>();
-  for (let i = 0; i < value.length && !truncated; i++) {
-    const item: unknown = value[i];
-    if (!plainObject(item)) {
-      push(i, '', 'must be an object');
-      continue;
-    }
-    let recordOk = true;
-    const fail = (field: string, message: string): void => {
-      recordOk = false;
-      push(i, field, message);
-    };
-    for (const key of Object.keys(item)) {
-      // The unknown key itself is client data: it is not echoed.
-      if (!FIELD_SET.has(key)) fail('<unknown>', `unknown field; allowed fields are ${FIELDS.join(', ')}`);
-    }
+  return scanRecordDocument(value, PATIENT_RULES);
+}
+
+const PATIENT_RULES: RecordDocumentRules<PatientRecord> = {
+  fields: FIELDS,
+  unique: [{ field: 'patientId', message: 'duplicates the patientId of an earlier record' }],
+  checkFields(item, fail) {
     for (const field of FIELDS) {
       const v = item[field];
-      if (v === undefined) fail(field, 'is required');
-      else {
-        const problem = patientFieldProblem(field, v);
-        if (problem !== null) fail(field, problem);
-      }
+      if (v === undefined) continue;
+      const problem = patientFieldProblem(field, v);
+      if (problem !== null) fail(field, problem);
     }
-    if (!recordOk) continue;
-    const id = item.patientId as string;
-    if (seen.has(id)) {
-      push(i, 'patientId', 'duplicates the patientId of an earlier record');
-      continue;
-    }
-    seen.add(id);
-    records[i] = {
-      patientId: id,
-      ageYears: item.ageYears as number,
-      sex: item.sex as Sex,
-      diagnosis: item.diagnosis as Diagnosis,
-      treatment: item.treatment as Treatment,
-      comorbidities: item.comorbidities as number,
-      lengthOfStayDays: item.lengthOfStayDays as number,
-      followUpDays: item.followUpDays as number,
-      event: item.event as boolean,
-    };
-  }
-  if (errors.length > 0) return { ok: false, errors, truncated };
-  return { ok: true, records };
-}
+  },
+  build: (item) => ({
+    patientId: item.patientId as string,
+    ageYears: item.ageYears as number,
+    sex: item.sex as Sex,
+    diagnosis: item.diagnosis as Diagnosis,
+    treatment: item.treatment as Treatment,
+    comorbidities: item.comorbidities as number,
+    lengthOfStayDays: item.lengthOfStayDays as number,
+    followUpDays: item.followUpDays as number,
+    event: item.event as boolean,
+  }),
+};
 
 export const PATIENT_FIELDS: readonly (keyof PatientRecord)[] = FIELDS;
 

@@ -3,8 +3,9 @@
 // says what the schema says only clumsily (unitCost bounded by the record's own SKU) or not at all
 // (one record per SKU, unique lineId). Messages name the record index and the field, never the value.
 import { MIN_SUBSTRING_ID_LENGTH } from '../../release.js';
-import { MAX_ERRORS, deepFreeze } from '../../schema.js';
-import type { DataSchema, ValidationError, ValidationResult } from '../../types.js';
+import { deepFreeze } from '../../schema.js';
+import { scanRecordDocument, type RecordDocumentRules } from '../../record-documents.js';
+import type { DataSchema, ValidationResult } from '../../types.js';
 import { MAX_COST_RATIO, MAX_LEAD_TIME_DAYS, MAX_UNITS, SKU_CATALOGUE, SKU_IDS, skuIndex } from './catalogue.js';
 
 export const SUPPLY_CHAIN_LINES_V1 = 'supply_chain_lines_v1';
@@ -32,7 +33,6 @@ export interface SupplyChainLine {
 }
 
 const FIELDS = ['lineId', 'sku', 'demandUnits', 'capacityUnits', 'unitCost', 'leadTimeDays'] as const;
-const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
 const UNIT_FIELDS = ['demandUnits', 'capacityUnits'] as const;
 /** MAX_COST_RATIO × the SKU's spot price, to the cent (3 × 1.90 is 5.70, not 5.699999999999999). */
 const MAX_UNIT_COST: readonly number[] = SKU_CATALOGUE.map((s) => Math.round(MAX_COST_RATIO * s.spotPrice * 100) / 100);
@@ -69,42 +69,19 @@ export const SUPPLY_CHAIN_LINES_V1_JSON_SCHEMA: Readonly<Record<string, unknown>
   },
 });
 
-const plainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-
 /** Validates a supply_chain_lines_v1 document and returns copies of its records. */
 export function validateSupplyChainLines(value: unknown): ValidationResult<SupplyChainLine> {
-  const errors: ValidationError[] = [];
-  let truncated = false;
-  const push = (index: number, field: string, message: string): void => {
-    if (errors.length >= MAX_ERRORS) truncated = true;
-    else errors.push({ index, field, message });
-  };
-  if (!Array.isArray(value)) {
-    push(-1, '', 'must be an array of records');
-    return { ok: false, errors, truncated };
-  }
-  if (value.length > SKU_IDS.length) {
-    push(-1, '', `must hold at most ${SKU_IDS.length} records (one per SKU of the catalogue)`);
-    return { ok: false, errors, truncated };
-  }
-  const records: SupplyChainLine[] = [];
-  const seenSkus = new Set<string>();
-  const seenIds = new Set<string>();
-  for (let i = 0; i < value.length && !truncated; i++) {
-    const item: unknown = value[i];
-    if (!plainObject(item)) {
-      push(i, '', 'must be an object');
-      continue;
-    }
-    let recordOk = true;
-    const fail = (field: string, message: string): void => {
-      recordOk = false;
-      push(i, field, message);
-    };
-    // An unknown key is client data: it is not echoed.
-    for (const key of Object.keys(item)) if (!FIELD_SET.has(key)) fail('<unknown>', `unknown field; allowed fields are ${FIELDS.join(', ')}`);
-    for (const field of FIELDS) if (item[field] === undefined) fail(field, 'is required');
+  return scanRecordDocument(value, SUPPLY_CHAIN_RULES);
+}
+
+const SUPPLY_CHAIN_RULES: RecordDocumentRules<SupplyChainLine> = {
+  fields: FIELDS,
+  maxRecords: { count: SKU_IDS.length, message: `must hold at most ${SKU_IDS.length} records (one per SKU of the catalogue)` },
+  unique: [
+    { field: 'sku', message: 'duplicates the sku of an earlier record (one record per SKU)' },
+    { field: 'lineId', message: 'duplicates the lineId of an earlier record' },
+  ],
+  checkFields(item, fail) {
     const { lineId, sku, unitCost, leadTimeDays } = item;
     if (lineId !== undefined) {
       if (typeof lineId !== 'string') fail('lineId', 'must be a string');
@@ -129,29 +106,16 @@ export function validateSupplyChainLines(value: unknown): ValidationResult<Suppl
       if (typeof leadTimeDays !== 'number' || !Number.isInteger(leadTimeDays)) fail('leadTimeDays', 'must be an integer');
       else if (leadTimeDays < 0 || leadTimeDays > MAX_LEAD_TIME_DAYS) fail('leadTimeDays', `must be between 0 and ${MAX_LEAD_TIME_DAYS}`);
     }
-    if (!recordOk) continue;
-    if (seenSkus.has(sku as string)) {
-      push(i, 'sku', 'duplicates the sku of an earlier record (one record per SKU)');
-      continue;
-    }
-    if (seenIds.has(lineId as string)) {
-      push(i, 'lineId', 'duplicates the lineId of an earlier record');
-      continue;
-    }
-    seenSkus.add(sku as string);
-    seenIds.add(lineId as string);
-    records.push({
-      lineId: lineId as string,
-      sku: sku as string,
-      demandUnits: item.demandUnits as number,
-      capacityUnits: item.capacityUnits as number,
-      unitCost: unitCost as number,
-      leadTimeDays: leadTimeDays as number,
-    });
-  }
-  if (errors.length > 0) return { ok: false, errors, truncated };
-  return { ok: true, records };
-}
+  },
+  build: (item) => ({
+    lineId: item.lineId as string,
+    sku: item.sku as string,
+    demandUnits: item.demandUnits as number,
+    capacityUnits: item.capacityUnits as number,
+    unitCost: item.unitCost as number,
+    leadTimeDays: item.leadTimeDays as number,
+  }),
+};
 
 export const supplyChainLinesV1: DataSchema<SupplyChainLine> = Object.freeze({
   id: SUPPLY_CHAIN_LINES_V1,
