@@ -1,5 +1,6 @@
 /**
- * What every domain operation runs with: storage, blob store, enclave, configuration, log and clock.
+ * What every domain operation runs with: storage, blob store, enclave, configuration, log, clock and the
+ * session change bus the live event streams subscribe to.
  * Built once by `startServer` (or a test) and passed down explicitly; no module keeps its own state.
  */
 import type { BlobStore } from './blob-store.js';
@@ -10,6 +11,7 @@ import type { EnclavePort } from './enclave-client.js';
 import type { TransparencyLog } from './log/transparency-log.js';
 import type { Logger } from './logger.js';
 import type { MpcNodes } from './mpc-nodes.js';
+import type { SessionChangeBus } from './session-changes.js';
 import type { UploadGate } from './upload-gate.js';
 
 export interface Signals {
@@ -33,6 +35,8 @@ export interface Context {
   log: TransparencyLog;
   /** The compute node fleets of mpc sessions (configured, or started here in development). */
   mpc: MpcNodes;
+  /** Session change notices for the live event streams: in process on SQLite, LISTEN/NOTIFY on PostgreSQL. */
+  changes: SessionChangeBus;
 }
 
 export function nowIso(ctx: Pick<Context, 'clock'>): string {

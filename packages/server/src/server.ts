@@ -1,6 +1,6 @@
 /**
- * `startServer`: wires configuration, log, database, blob store, enclave supervisor, job runner, expiry
- * watcher and the HTTP app, runs startup recovery (temp files, unfinished shredding, runs a killed server
+ * `startServer`: wires configuration, log, database, session change bus (LISTEN/NOTIFY on PostgreSQL), blob
+ * store, enclave supervisor, job runner, expiry watcher and the HTTP app, runs startup recovery (temp files, unfinished shredding, runs a killed server
  * left running), bootstraps development credentials, and listens.
  */
 import { mkdir } from 'node:fs/promises';
@@ -22,6 +22,8 @@ import { TransparencyLog } from './log/transparency-log.js';
 import { createLogger, type Logger } from './logger.js';
 import { preprocessingSettled } from './domain/mpc.js';
 import { MpcNodes, loadMpcNodesFile, type ConfiguredFleets } from './mpc-nodes.js';
+import type { ListenerBackoff } from './session-change-listener.js';
+import { createSessionChangeBus, type SessionChangeBus } from './session-changes.js';
 import { UploadGate } from './upload-gate.js';
 
 export interface StartOptions {
@@ -37,6 +39,8 @@ export interface StartOptions {
   expirySweepMs?: number;
   /** External ledgers each newly signed tree head is published to (default none: the built-in log only). */
   anchors?: readonly LedgerAnchor[];
+  /** PostgreSQL only: delays before reopening a lost LISTEN connection (default 100 ms, doubling up to 5 s). */
+  sessionChangeBackoff?: ListenerBackoff;
 }
 
 export interface RunningServer {
@@ -59,8 +63,19 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   const database = await createDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
   const clock = options.clock ?? (() => new Date());
   let logKey: LogKey;
+  let changes: SessionChangeBus;
   try {
     logKey = await loadOrCreateLogKey(config.dataDir, clock());
+    changes = await createSessionChangeBus(
+      database.dialect.name === 'postgres'
+        ? {
+            dialect: 'postgres',
+            connectionString: config.databaseUrl!,
+            logger: logger.child({ component: 'session-changes' }),
+            ...(options.sessionChangeBackoff !== undefined ? { backoff: options.sessionChangeBackoff } : {}),
+          }
+        : { dialect: 'sqlite' },
+    );
   } catch (error) {
     await database.close();
     throw error;
@@ -122,6 +137,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
         );
       },
     }),
+    changes,
   };
   jobs = new JobRunner(ctx, { pollMs: options.jobPollMs });
   expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs });
@@ -149,6 +165,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
       } finally {
         await preprocessingSettled(ctx);
         await enclave.close();
+        await changes.close();
         await database.close();
         logKey.privateKey.destroy();
         logger.flush?.();

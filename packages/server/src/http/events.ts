@@ -4,14 +4,17 @@
  * the caller may see (coalesced over a short window, reread through the same access checks as GET
  * /v1/sessions/:id, so a stream never tells more than the API would), and a keep-alive comment every 15 s.
  * Events carry a session id and status only. Streams are bounded in number and end when the server closes.
+ * Changes come from the server's session change bus (session-changes.ts): in process on SQLite, and on
+ * PostgreSQL from every instance through LISTEN/NOTIFY, so a stream hears of changes made through any
+ * instance. After the bus's `resync` (its database connection was lost and regained) every session the
+ * stream shows is reread and sent once, as after a change.
  */
-import { SESSION_EVENT_TYPE, SessionIdParams, TenzroError, formatServerSentEvent, type SessionEvent } from '@tenzro/protocol';
+import { SESSION_EVENT_TYPE, SessionIdParams, TenzroError, assertNever, formatServerSentEvent, type SessionEvent } from '@tenzro/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { isVisibleTo, parseTerms, type Actor } from '../domain/access.js';
 import { getSession, listSessions } from '../domain/sessions.js';
-import { findSession } from '../repositories/sessions.js';
-import { onSessionChanged } from '../session-changes.js';
+import { findSession, listVisibleSessions } from '../repositories/sessions.js';
 
 const KEEP_ALIVE_MS = 15_000;
 /** A change is reread after this window, so a burst (submission + status) becomes one event. */
@@ -34,7 +37,14 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
     for (const stream of [...open]) stream.close();
   });
 
-  const start = (request: FastifyRequest, reply: FastifyReply, initial: SessionEvent[], reread: (sessionId: string) => Promise<SessionEvent | undefined>, wants: (sessionId: string) => boolean): void => {
+  const start = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    initial: SessionEvent[],
+    reread: (sessionId: string) => Promise<SessionEvent | undefined>,
+    wants: (sessionId: string) => boolean,
+    shown: () => Promise<string[]>,
+  ): void => {
     const tenantId = actorOf(request).tenantId;
     if (open.size >= MAX_EVENT_STREAMS) throw new TenzroError('rate_limited', 'too many open event streams; try again later');
     if ([...open].filter((s) => s.tenantId === tenantId).length >= MAX_EVENT_STREAMS_PER_TENANT) {
@@ -75,10 +85,24 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
       if (again || lastStatus.get(sessionId) !== event.status) send(event);
       if (again) pending.set(sessionId, setTimeout(() => void check(sessionId, false), RECHECK_MS));
     };
-    const unsubscribe = onSessionChanged((sessionId) => {
+    const changed = (sessionId: string): void => {
       if (closed || !wants(sessionId)) return;
       clearTimeout(pending.get(sessionId));
       pending.set(sessionId, setTimeout(() => void check(sessionId, true), COALESCE_MS));
+    };
+    const unsubscribe = ctx.changes.subscribe((change) => {
+      switch (change.kind) {
+        case 'session':
+          return changed(change.sessionId);
+        case 'resync':
+          // Notices may have been lost: every session shown (and any that became visible) counts as changed.
+          return void shown().then(
+            (ids) => new Set([...lastStatus.keys(), ...ids]).forEach(changed),
+            () => [...lastStatus.keys()].forEach(changed),
+          );
+        default:
+          return assertNever(change);
+      }
     });
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     const stream: Stream = {
@@ -124,6 +148,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
       [eventOf(session.id, session.status)],
       (id) => visibleEvent(actor, id),
       (id) => id === sessionId,
+      async () => [sessionId],
     );
   });
 
@@ -139,6 +164,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: Context): void {
       sessions.map((s) => eventOf(s.id, s.status)),
       (id) => visibleEvent(actor, id),
       () => true,
+      async () => (await listVisibleSessions(ctx.db, actor.tenantId)).map((s) => s.id),
     );
   });
 }

@@ -13,7 +13,7 @@ import type { Selectable } from 'kysely';
 import type { AuditEventsTable } from '../db/schema.js';
 import type { Executor } from './executor.js';
 import { insertMerkleNodes, logSize, merkleNodeReader, nextSessionSeq } from './log.js';
-import { notifySessionChanged } from '../session-changes.js';
+import { publishSessionChange } from '../session-changes.js';
 
 export type AuditEventType = AuditEventKind;
 
@@ -70,8 +70,9 @@ async function appendInTransaction(trx: Executor, entry: AuditEntry): Promise<Au
     })
     .execute();
   await insertMerkleNodes(trx, nodes);
-  // A refused access changes nothing a stream shows (and must not wake the streams that caused it).
-  if (entry.sessionId !== null && entry.type !== 'access_denied') notifySessionChanged(entry.sessionId);
+  // A refused access changes nothing a stream shows (and must not wake the streams that caused it). On
+  // PostgreSQL the notice joins this transaction: delivered at its commit, dropped with its rollback.
+  if (entry.sessionId !== null && entry.type !== 'access_denied') await publishSessionChange(trx, entry.sessionId);
   return event;
 }
 
