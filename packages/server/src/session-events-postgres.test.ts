@@ -7,11 +7,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServerSentEventParser } from '@tenzro/protocol';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consent, createTestSession, demoData, startTestServer, submitValid, type DemoName, type TestServer } from './harness.fixture.js';
+import { openEventStream, type CollectedStream } from './event-stream.fixture.js';
 import { createDatabase } from './db/database.js';
 import { createLogger } from './logger.js';
 import { postgresAvailability, startPostgres, type PostgresCluster } from './postgres.fixture.js';
@@ -77,37 +77,8 @@ afterAll(async () => {
 });
 
 /** Opens a stream on `server` as `who` and collects its events, each with the time it arrived. */
-async function open(server: TestServer, who: DemoName, path: string) {
-  const controller = new AbortController();
-  const response = await fetch(`${server.server.url}${path}`, { headers: { ...server.headers(who), accept: 'text/event-stream' }, signal: controller.signal });
-  const events: any[] = [];
-  const waiters: Array<() => void> = [];
-  if (response.ok) {
-    const parser = createServerSentEventParser();
-    void (async () => {
-      try {
-        for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
-          for (const e of parser.push(chunk)) {
-            events.push({ event: e.event, receivedAt: Date.now(), ...JSON.parse(e.data) });
-            waiters.splice(0).forEach((w) => w());
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-    })();
-  }
-  const until = async (predicate: (all: any[]) => boolean, what: string, timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(events)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(events)}`);
-      await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-  };
-  return { response, events, until, close: () => controller.abort() };
+function open(server: TestServer, who: DemoName, path: string): Promise<CollectedStream> {
+  return openEventStream(`${server.server.url}${path}`, server.headers(who), { stampArrival: true });
 }
 
 /** Waits for `status` on the stream and returns how long after `since` it arrived. */

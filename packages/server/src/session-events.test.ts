@@ -1,9 +1,9 @@
 // Live session events (server-sent events): GET /v1/sessions/:id/events and GET /v1/events start with the
 // current state, send one event per change the caller may see, carry no data, refuse before streaming, and
 // end when the server closes.
-import { createServerSentEventParser } from '@tenzro/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consent, createTestSession, demoData, startTestServer, submitValid, type DemoName, type TestServer } from './harness.fixture.js';
+import { openEventStream, type CollectedStream } from './event-stream.fixture.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -14,37 +14,8 @@ afterAll(async () => {
 });
 
 /** Opens a stream as `who` and collects its events. */
-async function open(who: DemoName, path: string) {
-  const controller = new AbortController();
-  const response = await fetch(`${t.server.url}${path}`, { headers: { ...t.headers(who), accept: 'text/event-stream' }, signal: controller.signal });
-  const events: any[] = [];
-  const waiters: Array<() => void> = [];
-  if (response.ok) {
-    const parser = createServerSentEventParser();
-    void (async () => {
-      try {
-        for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
-          for (const e of parser.push(chunk)) {
-            events.push({ event: e.event, ...JSON.parse(e.data) });
-            waiters.splice(0).forEach((w) => w());
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-    })();
-  }
-  const until = async (predicate: (all: any[]) => boolean, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (!predicate(events)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(events)}`);
-      await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-  };
-  return { response, events, until, close: () => controller.abort() };
+function open(who: DemoName, path: string): Promise<CollectedStream> {
+  return openEventStream(`${t.server.url}${path}`, t.headers(who));
 }
 
 describe('live session events', () => {
