@@ -104,3 +104,18 @@ export function writeNarrative(input: NarrativeInput, maxWords: number): string 
   }
   return out;
 }
+
+/** Words of narrative a run writes when its parameters name no maxTokens. */
+export const DEFAULT_MAX_TOKENS = 400;
+
+/** Prompt and generation parameters, common to every method. */
+export function checkGeneration(input: { prompt: unknown; parameters?: { maxTokens?: number; temperature?: number } }): { maxTokens: number; temperature: number } {
+  if (typeof input.prompt !== 'string') throw new TypeError('prompt must be a string');
+  const params = input.parameters ?? {};
+  if (typeof params !== 'object' || params === null) throw new TypeError('parameters must be an object');
+  const maxTokens = params.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 100_000) throw new RangeError('parameters.maxTokens must be an integer in [1, 100000]');
+  const temperature = params.temperature ?? 0;
+  if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 2)) throw new RangeError('parameters.temperature must be in [0, 2]');
+  return { maxTokens, temperature };
+}

@@ -22,7 +22,7 @@ import { FEATURE_COUNT, FEATURE_NAMES, extractFeatures } from './features.js';
 import { FEDERATED_PARAMETERS, dot, federatedAuc, sigmoid, trainFederated, type PartyData } from './federated.js';
 import { FLOW_PARAMETERS, analyseFlows, type Flows } from './flows.js';
 import { MIN_SUBSTRING_ID_LENGTH } from './release.js';
-import { aggregate, formatInt, formatNumber, round, volumeBucket, writeNarrative } from './report.js';
+import { aggregate, checkGeneration, formatInt, formatNumber, round, volumeBucket, writeNarrative } from './report.js';
 import { requireRng } from './rng.js';
 import { TRANSACTION_RECORDS_V1, checkTransactionRecords, deepFreeze } from './schema.js';
 import type {
@@ -51,7 +51,6 @@ export const MODEL_WEIGHT = 0.2;
 export const MODEL_AUC_FLOOR = 0.75;
 export const MODEL_AUC_FULL = 0.95;
 export const DEFAULT_MIN_GROUP_SIZE = 3;
-const DEFAULT_MAX_TOKENS = 400;
 const MAX_PROMPT_CHARS = 500;
 const METHODS: AggregationMethod[] = ['federated', 'secure_aggregation'];
 
@@ -109,17 +108,6 @@ function checkInput(input: FederatedRunInput): { maxTokens: number; temperature:
   return checkGeneration(input);
 }
 
-/** Prompt and generation parameters, common to every method. */
-function checkGeneration(input: { prompt: unknown; parameters?: { maxTokens?: number; temperature?: number } }): { maxTokens: number; temperature: number } {
-  if (typeof input.prompt !== 'string') throw new TypeError('prompt must be a string');
-  const params = input.parameters ?? {};
-  if (typeof params !== 'object' || params === null) throw new TypeError('parameters must be an object');
-  const maxTokens = params.maxTokens ?? DEFAULT_MAX_TOKENS;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 100_000) throw new RangeError('parameters.maxTokens must be an integer in [1, 100000]');
-  const temperature = params.temperature ?? 0;
-  if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 2)) throw new RangeError('parameters.temperature must be in [0, 2]');
-  return { maxTokens, temperature };
-}
 
 // ---- analysis ----
 

@@ -17,7 +17,7 @@
 // Nothing here sees a record, a party's statistics, or the summed first moments: no means, no rates, no
 // per-feature fraud lift, no per-record or per-party figure.
 import { ModelRunError } from '../errors.js';
-import { aggregate, formatInt, round } from '../report.js';
+import { DEFAULT_MAX_TOKENS, aggregate, formatInt, round } from '../report.js';
 import { RISK_ANALYZER_LAYOUT } from '../aggregates/layout.js';
 import type { Aggregate, ModelOutput, MpcPrivacyReport } from '../types.js';
 
@@ -85,7 +85,6 @@ export interface MpcAnalysisOptions {
 }
 
 const DEFAULT_MIN_GROUP_SIZE = 3;
-const DEFAULT_MAX_TOKENS = 400;
 const MAX_PROMPT_CHARS = 500;
 const TOP = 5;
 

@@ -43,7 +43,7 @@ import {
   type LayoutPlan,
 } from '../aggregates/layout.js';
 import { ModelRunError } from '../errors.js';
-import { formatNumber, round } from '../report.js';
+import { checkGeneration, formatNumber, round } from '../report.js';
 import { requireRng } from '../rng.js';
 import { MAX_RECORDS, deepFreeze } from '../schema.js';
 import type {
@@ -76,7 +76,6 @@ const MODEL_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const STATISTIC_NAME = /^[A-Za-z0-9_:*.-]{1,120}$/;
 const GROUP_NAME = /^[A-Za-z0-9_:*.-]{1,120}$/;
-const DEFAULT_MAX_TOKENS = 400;
 const DETERMINISTIC_BACKEND = 'deterministic-template';
 
 /** What defineUseCaseModel returns: the model, its layout and the spec it was defined from. */
@@ -225,17 +224,6 @@ function invalid(message: string, options?: { cause?: unknown }): never {
   throw new ModelRunError('invalid_input', message, options);
 }
 
-/** Prompt and generation parameters, common to every method. */
-function checkGeneration(input: { prompt: unknown; parameters?: { maxTokens?: number; temperature?: number } }): { maxTokens: number; temperature: number } {
-  if (typeof input.prompt !== 'string') throw new TypeError('prompt must be a string');
-  const params = input.parameters ?? {};
-  if (typeof params !== 'object' || params === null) throw new TypeError('parameters must be an object');
-  const maxTokens = params.maxTokens ?? DEFAULT_MAX_TOKENS;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 100_000) throw new RangeError('parameters.maxTokens must be an integer in [1, 100000]');
-  const temperature = params.temperature ?? 0;
-  if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 2)) throw new RangeError('parameters.temperature must be in [0, 2]');
-  return { maxTokens, temperature };
-}
 
 /** The federated differential-privacy target, or null when it is off. */
 function checkDp(federated: unknown): { epsilon: number; delta: number } | null {
