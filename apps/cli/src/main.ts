@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The `tenzro` command line: start the platform, make party keys, run the demo (federated, secure
 // aggregation or mpc), serve a party's secure-aggregation rounds (agent), print the measurement, verify a
-// session's audit trail and watch the log for forks.
+// session's audit trail and watch the log for forks, or run an enclave worker of a scaled-out deployment.
 import { Command, InvalidArgumentError } from 'commander';
 import { agent } from './commands/agent.js';
 import { auditVerify, auditWatch } from './commands/audit.js';
 import { DEMO_METHODS, demo, type DemoMethod } from './commands/demo.js';
 import { useCaseDemo, type UseCaseDemoOptions } from './commands/demo-use-case.js';
+import { enclaveWorker } from './commands/enclave-worker.js';
 import { keygen } from './commands/keygen.js';
 import { measure } from './commands/measure.js';
 import { mpcNodeCommand } from './commands/mpc-node.js';
@@ -15,6 +16,12 @@ import { start } from './commands/start.js';
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+}
+
+function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed > 65_535) throw new InvalidArgumentError('must be a port in 0..65535');
   return parsed;
 }
 
@@ -114,6 +121,19 @@ program
 
 
 program.addCommand(mpcNodeCommand());
+
+program
+  .command('enclave-worker')
+  .description(
+    'run one enclave worker: an attested enclave whose channel server instances reach over TCP ' +
+      '(TENZRO_ENCLAVE_WORKER_TOKEN and TENZRO_ENCLAVE_STATE_DIR required; see docs/deploy.md)',
+  )
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--port <port>', 'TCP port (0: any free port, printed when ready)', portNumber, 7400)
+  .action(async (options: { host: string; port: number }) => {
+    const code = await enclaveWorker(options);
+    if (code !== undefined) process.exitCode = code;
+  });
 
 const audit = program.command('audit').description("check the host's audit log: session trails and tree heads");
 

@@ -107,3 +107,65 @@ describe('KeyStore', () => {
     await expect(KeyStore.open({ nsm: {} as never, stateDir: '/tmp' })).rejects.toThrow(/nsm/);
   });
 });
+
+// Enclave workers of one deployment share the state directory: any worker of the same measurement serves
+// any session, and a key one worker destroyed is dead in all of them, without a restart.
+describe('KeyStore on a state directory shared by two workers', () => {
+  it('a key sealed by one store unseals and attests in the other', async () => {
+    const stateDir = await tempDir('tenzro-keys-shared-');
+    const [a, b] = await Promise.all([open(stateDir), open(stateDir)]);
+    expect(a.nsm.rootPem).toBe(b.nsm.rootPem);
+    const created = await a.keys.createSessionKey(SESSION_1);
+    const privateKey = await b.keys.unsealSessionKey(SESSION_1, created.sealedKey);
+    expect(equalBytes(await encryptionPublicKeyFromPrivate(privateKey), created.publicKey)).toBe(true);
+    const attested = await b.keys.attestSessionKey(SESSION_1, created.sealedKey);
+    expect(equalBytes(attested.publicKey, created.publicKey)).toBe(true);
+    await verifyAttestation(attested.attestation, {
+      roots: [a.nsm.rootPem],
+      expectedMeasurements: [MEASUREMENT_A],
+      expectedPublicKey: created.publicKey,
+      expectedUserData: sessionKeyUserData(SESSION_1),
+    });
+  });
+
+  it('a key destroyed in one store is refused by the other, which zeroes its cached copy', async () => {
+    const stateDir = await tempDir('tenzro-keys-shared-');
+    const a = await open(stateDir);
+    const b = await open(stateDir);
+    const created = await a.keys.createSessionKey(SESSION_1);
+    const other = await a.keys.createSessionKey(SESSION_2);
+    const cachedInB = await b.keys.unsealSessionKey(SESSION_1, created.sealedKey);
+    await b.keys.attestSessionKey(SESSION_1, created.sealedKey);
+
+    const { destroyedAt } = await a.keys.destroySessionKey(SESSION_1);
+    await expectRefusal(b.keys.unsealSessionKey(SESSION_1, created.sealedKey), 'key_destroyed');
+    expect(cachedInB.destroyed).toBe(true);
+    await expectRefusal(b.keys.attestSessionKey(SESSION_1, created.sealedKey), 'key_destroyed');
+    await expectRefusal(b.keys.createSessionKey(SESSION_1), 'key_destroyed');
+    expect(b.keys.destroyedAt(SESSION_1)).toBe(destroyedAt);
+    // destroying again in the other store keeps the first time, and writes no second tombstone
+    expect(await b.keys.destroySessionKey(SESSION_1)).toEqual({ destroyedAt });
+    const lines = (await readFile(join(stateDir, 'tombstones.jsonl'), 'utf8')).split('\n').filter((l) => l.includes(SESSION_1));
+    expect(lines).toHaveLength(1);
+    // the other session is untouched
+    await b.keys.unsealSessionKey(SESSION_2, other.sealedKey);
+  });
+
+  it('a tombstone written before the other store first looked at the file counts too', async () => {
+    const stateDir = await tempDir('tenzro-keys-shared-');
+    const a = await open(stateDir);
+    const b = await open(stateDir); // opened while no tombstone file exists yet
+    const created = await a.keys.createSessionKey(SESSION_1);
+    await a.keys.destroySessionKey(SESSION_1);
+    await expectRefusal(b.keys.attestSessionKey(SESSION_1, created.sealedKey), 'key_destroyed');
+  });
+
+  it('a store of another measurement on the same directory cannot unseal', async () => {
+    const stateDir = await tempDir('tenzro-keys-shared-');
+    const [a, b] = await Promise.all([open(stateDir, MEASUREMENT_A), open(stateDir, MEASUREMENT_B)]);
+    expect(b.nsm.rootPem).toBe(a.nsm.rootPem);
+    const created = await a.keys.createSessionKey(SESSION_1);
+    await expectRefusal(b.keys.unsealSessionKey(SESSION_1, created.sealedKey), 'unseal_failed');
+    await expectRefusal(b.keys.attestSessionKey(SESSION_1, created.sealedKey), 'unseal_failed');
+  });
+});

@@ -10,6 +10,8 @@
  *
  * Destroying a key writes a tombstone (append-only, fsync'd) before the in-memory copy is zeroed, and a
  * tombstoned session is never unsealed again: a backup of the sealed key is as dead as the original.
+ * Enclave workers of one measurement share the state directory, so every tombstone check re-reads the
+ * file first (tombstones.ts `refresh()`): a key destroyed by one worker is refused by all of them.
  */
 import { join } from 'node:path';
 import {
@@ -104,7 +106,7 @@ export class KeyStore {
     return new KeyStore(nsm, sealingKey, tombstones);
   }
 
-  /** When the session's key was destroyed, if it was. */
+  /** When the session's key was destroyed, if it was (as of the last tombstone check). */
   destroyedAt(sessionId: string): string | undefined {
     return this.#tombstones.destroyedAt(sessionId);
   }
@@ -112,9 +114,7 @@ export class KeyStore {
   /** Makes the session's key pair, attests its public key bound to the session id, and seals the private key. */
   async createSessionKey(sessionId: string): Promise<CreatedSessionKey> {
     checkSessionId(sessionId);
-    if (this.#tombstones.destroyedAt(sessionId) !== undefined) {
-      throw new KeyStoreError('key_destroyed', 'the session key was destroyed');
-    }
+    await this.#refuseDestroyed(sessionId);
     const { publicKey, privateKey } = await generateEncryptionKeyPair();
     const iv = randomBytes(IV_BYTES);
     const ciphertext = new Uint8Array(
@@ -137,9 +137,7 @@ export class KeyStore {
   async unsealSessionKey(sessionId: string, sealedKey: string): Promise<SecretBytes> {
     checkSessionId(sessionId);
     if (typeof sealedKey !== 'string') throw new TypeError('sealedKey must be a string');
-    if (this.#tombstones.destroyedAt(sessionId) !== undefined) {
-      throw new KeyStoreError('key_destroyed', 'the session key was destroyed');
-    }
+    await this.#refuseDestroyed(sessionId);
     const cached = this.#cache.get(cacheKey(sessionId, sealedKey));
     if (cached) return cached.key;
 
@@ -170,10 +168,12 @@ export class KeyStore {
     }
     const key = SecretBytes.from(plain);
     plain.fill(0);
-    // a destroy may have completed while we were decrypting
-    if (this.#tombstones.destroyedAt(sessionId) !== undefined) {
+    // a destroy may have completed while we were decrypting (here or in another process)
+    try {
+      await this.#refuseDestroyed(sessionId);
+    } catch (error) {
       key.destroy();
-      throw new KeyStoreError('key_destroyed', 'the session key was destroyed');
+      throw error;
     }
     const again = this.#cache.get(cacheKey(sessionId, sealedKey));
     if (again) {
@@ -195,9 +195,7 @@ export class KeyStore {
     const publicKey = await encryptionPublicKeyFromPrivate(privateKey);
     const attestation = await this.#nsm.issue({ publicKey, userData: sessionKeyUserData(sessionId) });
     // a destroy may have completed while the document was being issued
-    if (this.#tombstones.destroyedAt(sessionId) !== undefined) {
-      throw new KeyStoreError('key_destroyed', 'the session key was destroyed');
-    }
+    await this.#refuseDestroyed(sessionId);
     return { publicKey, attestation };
   }
 
@@ -207,13 +205,9 @@ export class KeyStore {
    */
   async destroySessionKey(sessionId: string): Promise<{ destroyedAt: string }> {
     checkSessionId(sessionId);
+    // add() re-reads the file first: a key another process already destroyed keeps that first time
     const destroyedAt = await this.#tombstones.add(sessionId, new Date().toISOString());
-    for (const [k, entry] of this.#cache) {
-      if (entry.sessionId === sessionId) {
-        entry.key.destroy();
-        this.#cache.delete(k);
-      }
-    }
+    this.#forget(sessionId);
     return { destroyedAt };
   }
 
@@ -221,6 +215,26 @@ export class KeyStore {
   close(): void {
     for (const entry of this.#cache.values()) entry.key.destroy();
     this.#cache.clear();
+  }
+
+  /**
+   * Throws `key_destroyed` when the session has a tombstone, this process's or another's that shares the
+   * state directory (re-read first, cheaply), and then zeroes any copy of the key still cached here.
+   */
+  async #refuseDestroyed(sessionId: string): Promise<void> {
+    await this.#tombstones.refresh();
+    if (this.#tombstones.destroyedAt(sessionId) === undefined) return;
+    this.#forget(sessionId);
+    throw new KeyStoreError('key_destroyed', 'the session key was destroyed');
+  }
+
+  #forget(sessionId: string): void {
+    for (const [k, entry] of this.#cache) {
+      if (entry.sessionId === sessionId) {
+        entry.key.destroy();
+        this.#cache.delete(k);
+      }
+    }
   }
 
   #remember(sessionId: string, sealedKey: string, key: SecretBytes): void {

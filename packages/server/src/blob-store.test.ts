@@ -1,6 +1,6 @@
 // The content-addressed blob store: hashing, atomic publish, limits, and nothing left behind on failure.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -104,6 +104,15 @@ describe('BlobStore', () => {
     expect(await store.tempFiles()).toEqual(['.incoming-deadbeef']);
     await new BlobStore(root).init();
     expect(await store.tempFiles()).toEqual([]);
+  });
+
+  it('in a shared store, sweeps only temp files idle longer than staleTempMs (another instance may be uploading)', async () => {
+    await writeFile(join(root, '.incoming-live'), 'partial');
+    await writeFile(join(root, '.incoming-stale'), 'partial');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(root, '.incoming-stale'), hourAgo, hourAgo);
+    await new BlobStore(root).init({ staleTempMs: 600_000 });
+    expect(await store.tempFiles()).toEqual(['.incoming-live']);
   });
 
   it('deletes idempotently and refuses a path that is not a hash', async () => {

@@ -57,11 +57,23 @@ export class BlobStore {
     this.root = root;
   }
 
-  /** Creates the store and deletes temp files a crash may have left behind. */
-  async init(): Promise<void> {
+  /**
+   * Creates the store and deletes temp files a crash may have left behind. A store shared by several
+   * instances passes `staleTempMs`: only temp files unmodified that long are deleted (a live upload writes
+   * at least every idle timeout), so a starting instance never cuts another one's upload.
+   */
+  async init(options: { staleTempMs?: number } = {}): Promise<void> {
+    const staleTempMs = options.staleTempMs ?? 0;
     await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const now = Date.now();
     for (const name of await readdir(this.root)) {
-      if (name.startsWith(TEMP_PREFIX)) await rm(join(this.root, name), { force: true });
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(this.root, name);
+      if (staleTempMs > 0) {
+        const modified = await stat(path).then((s) => s.mtimeMs, () => undefined);
+        if (modified === undefined || now - modified < staleTempMs) continue;
+      }
+      await rm(path, { force: true });
     }
   }
 

@@ -58,3 +58,43 @@ describe('DATABASE_URL', () => {
     expect(fragment.message).toBe('DATABASE_URL must not have a #fragment');
   });
 });
+
+describe('scale-out settings', () => {
+  const TOKEN = 'w'.repeat(32);
+
+  it('defaults: one shared directory = the data directory, no workers, a 30 s lease, a 10 min run timeout', () => {
+    const config = loadConfig({ TENZRO_DATA_DIR: '/srv/tenzro' });
+    expect(config.sharedDir).toBe('/srv/tenzro');
+    expect(config.enclaveWorkers).toBeUndefined();
+    expect(config.runLeaseMs).toBe(30_000);
+    expect(config.runTimeoutMs).toBe(600_000);
+    expect(config.sweepIntervalMs).toBe(30_000);
+    expect(loadConfig({ TENZRO_DATA_DIR: '/a', TENZRO_SHARED_DIR: '/b' }).sharedDir).toBe('/b');
+  });
+
+  it('takes tcp://host:port workers with their token', () => {
+    const config = loadConfig({ TENZRO_ENCLAVE_WORKERS: 'tcp://10.0.0.5:7401, tcp://[::1]:7402', TENZRO_ENCLAVE_WORKER_TOKEN: TOKEN });
+    expect(config.enclaveWorkers).toEqual(['tcp://10.0.0.5:7401', 'tcp://[::1]:7402']);
+    expect(config.enclaveWorkerToken).toBe(TOKEN);
+  });
+
+  it('refuses a worker address that is not tcp://host:port, a repeated one, or workers without a (long enough) token, never echoing the token', () => {
+    const refused = (env: NodeJS.ProcessEnv): string => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).message;
+      }
+      throw new Error('accepted');
+    };
+    for (const bad of ['http://h:1', 'tcp://h', 'tcp://h:1/x', 'h:1', 'tcp://u@h:1']) {
+      expect(refused({ TENZRO_ENCLAVE_WORKERS: bad, TENZRO_ENCLAVE_WORKER_TOKEN: TOKEN })).toMatch(/^TENZRO_ENCLAVE_WORKERS: .* is not a tcp:\/\/host:port address$/);
+    }
+    expect(refused({ TENZRO_ENCLAVE_WORKERS: 'tcp://h:1,tcp://h:1', TENZRO_ENCLAVE_WORKER_TOKEN: TOKEN })).toBe('TENZRO_ENCLAVE_WORKERS names a worker twice');
+    expect(refused({ TENZRO_ENCLAVE_WORKERS: 'tcp://h:1' })).toBe('TENZRO_ENCLAVE_WORKERS needs TENZRO_ENCLAVE_WORKER_TOKEN');
+    const short = refused({ TENZRO_ENCLAVE_WORKERS: 'tcp://h:1', TENZRO_ENCLAVE_WORKER_TOKEN: 'short-secret' });
+    expect(short).toBe('TENZRO_ENCLAVE_WORKER_TOKEN must be at least 32 characters');
+    expect(refused({ TENZRO_RUN_LEASE_MS: '100' })).toBe('TENZRO_RUN_LEASE_MS must be between 1500 and 3600000, got 100');
+  });
+});

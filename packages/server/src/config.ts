@@ -5,14 +5,22 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresUrlProblem } from './db/postgres-url.js';
+import { MIN_WORKER_TOKEN_LENGTH } from './enclave-worker.js';
 
 export type Environment = 'development' | 'production';
 
 export interface ServerConfig {
   port: number;
   host: string;
-  /** Everything the host persists lives under here: database, blobs, logs, enclave state, dev credentials. */
+  /** What this instance persists: the embedded database, its log file, the development credentials. */
   dataDir: string;
+  /**
+   * TENZRO_SHARED_DIR (default: the data directory): what every instance of a deployment must see alike —
+   * the ciphertext blobs (`blobs/`, read by path by the enclave workers too), the transparency log's signing
+   * key, and the state of an enclave this instance starts itself (`enclave/`). Several instances on one host
+   * point it at one directory; across hosts, at one shared mount (docs/deploy.md).
+   */
+  sharedDir: string;
   /**
    * DATABASE_URL: a `postgres://` or `postgresql://` URL; unset, the embedded SQLite file in the data
    * directory. It may hold a password: never log it (db/postgres-url.ts has a redacted form).
@@ -27,6 +35,29 @@ export interface ServerConfig {
   uploadIdleTimeoutMs: number;
   /** The enclave's entry file, started as a child process; a path, never imported. */
   enclaveEntry: string;
+  /**
+   * TENZRO_ENCLAVE_WORKERS: comma-separated `tcp://host:port` of `tenzro enclave-worker` processes; set, the
+   * server starts no enclave of its own and spreads enclave calls over these (enclave-pool.ts).
+   */
+  enclaveWorkers: string[] | undefined;
+  /** TENZRO_ENCLAVE_WORKER_TOKEN: the shared secret the workers ask for (required with enclaveWorkers; never logged). */
+  enclaveWorkerToken: string | undefined;
+  /** TENZRO_RUN_TIMEOUT_MS: the longest one enclave `run` call may take before it is abandoned (default 10 min). */
+  runTimeoutMs: number;
+  /**
+   * TENZRO_RUN_LEASE_MS: how long a claimed run stays claimed without its instance renewing the lease (it
+   * renews every third of it). A run whose instance died is claimed again by another once the lease lapses.
+   */
+  runLeaseMs: number;
+  /** TENZRO_QUEUE_MAINTENANCE_S: how often the job queue looks for jobs whose worker died (default 30 s). */
+  queueMaintenanceSeconds: number;
+  /**
+   * TENZRO_SWEEP_INTERVAL_MS: how often each instance sweeps for overdue sessions, owed key destructions and
+   * runs nobody is on (default 30 s). A run whose instance died is picked up within runLeaseMs + this.
+   */
+  sweepIntervalMs: number;
+  /** TENZRO_QUEUE_POLL_S: how often an idle instance polls the job queue (default 2 s; a local send wakes it at once). */
+  queuePollingSeconds: number;
   /** Guards POST /v1/admin/tenants; without it the route does not exist. */
   adminKey: string | undefined;
   /** The shortest session lifetime a creator may ask for (policy; short sessions minimise exposure). */
@@ -63,6 +94,9 @@ export function defaultEnclaveEntry(): string {
   return resolve(here, '..', '..', 'enclave', 'dist', 'main.js');
 }
 
+export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_RUN_LEASE_MS = 30_000;
+
 export class ConfigError extends Error {
   readonly code = 'invalid_config' as const;
   constructor(message: string) {
@@ -91,21 +125,56 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   return text;
 }
 
+/** TENZRO_ENCLAVE_WORKERS, checked: each entry a `tcp://host:port` with a port in 1..65535. */
+function enclaveWorkers(env: NodeJS.ProcessEnv): string[] | undefined {
+  const text = env.TENZRO_ENCLAVE_WORKERS;
+  if (text === undefined || text.trim() === '') return undefined;
+  const workers = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const worker of workers) {
+    let url: URL;
+    try {
+      url = new URL(worker);
+    } catch {
+      throw new ConfigError(`TENZRO_ENCLAVE_WORKERS: ${JSON.stringify(worker)} is not a tcp://host:port address`);
+    }
+    if (url.protocol !== 'tcp:' || url.hostname === '' || url.port === '' || url.pathname !== '' || url.username !== '') {
+      throw new ConfigError(`TENZRO_ENCLAVE_WORKERS: ${JSON.stringify(worker)} is not a tcp://host:port address`);
+    }
+  }
+  if (new Set(workers).size !== workers.length) throw new ConfigError('TENZRO_ENCLAVE_WORKERS names a worker twice');
+  return workers;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const adminKey = env.TENZRO_ADMIN_KEY;
   if (adminKey !== undefined && adminKey !== '' && adminKey.length < 32) {
     throw new ConfigError('TENZRO_ADMIN_KEY must be at least 32 characters');
   }
+  const workers = enclaveWorkers(env);
+  const workerToken = env.TENZRO_ENCLAVE_WORKER_TOKEN || undefined;
+  if (workers && workerToken === undefined) throw new ConfigError('TENZRO_ENCLAVE_WORKERS needs TENZRO_ENCLAVE_WORKER_TOKEN');
+  if (workerToken !== undefined && workerToken.length < MIN_WORKER_TOKEN_LENGTH) {
+    throw new ConfigError(`TENZRO_ENCLAVE_WORKER_TOKEN must be at least ${MIN_WORKER_TOKEN_LENGTH} characters`);
+  }
+  const dataDir = resolve(env.TENZRO_DATA_DIR || '.tenzro');
   return {
     port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
     host: env.HOST || '127.0.0.1',
-    dataDir: resolve(env.TENZRO_DATA_DIR || '.tenzro'),
+    dataDir,
+    sharedDir: env.TENZRO_SHARED_DIR ? resolve(env.TENZRO_SHARED_DIR) : dataDir,
     databaseUrl: databaseUrl(env),
     environment: env.TENZRO_ENV === 'production' ? 'production' : 'development',
     maxUploadBytes: integer(env, 'TENZRO_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),
     maxConcurrentUploads: integer(env, 'TENZRO_MAX_CONCURRENT_UPLOADS', DEFAULT_MAX_CONCURRENT_UPLOADS, 1, 10_000),
     uploadIdleTimeoutMs: integer(env, 'TENZRO_UPLOAD_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
     enclaveEntry: env.TENZRO_ENCLAVE_ENTRY ? resolve(env.TENZRO_ENCLAVE_ENTRY) : defaultEnclaveEntry(),
+    enclaveWorkers: workers,
+    enclaveWorkerToken: workerToken,
+    runTimeoutMs: integer(env, 'TENZRO_RUN_TIMEOUT_MS', DEFAULT_RUN_TIMEOUT_MS, 1_000, 6 * 3_600_000),
+    runLeaseMs: integer(env, 'TENZRO_RUN_LEASE_MS', DEFAULT_RUN_LEASE_MS, 1_500, 3_600_000),
+    queueMaintenanceSeconds: integer(env, 'TENZRO_QUEUE_MAINTENANCE_S', 30, 1, 3_600),
+    queuePollingSeconds: integer(env, 'TENZRO_QUEUE_POLL_S', 2, 1, 600),
+    sweepIntervalMs: integer(env, 'TENZRO_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     adminKey: adminKey ? adminKey : undefined,
     minSessionTtlMs: integer(env, 'TENZRO_MIN_SESSION_TTL_MS', 60_000, 1_000, 86_400_000),
     logLevel: env.TENZRO_LOG_LEVEL || 'info',

@@ -1,6 +1,6 @@
 /**
- * What every domain operation runs with: storage, blob store, enclave, configuration, log, clock and the
- * session change bus the live event streams subscribe to.
+ * What every domain operation runs with: storage, blob store, enclave, configuration, log, clock, the
+ * session change bus the live event streams subscribe to, and the job queue.
  * Built once by `startServer` (or a test) and passed down explicitly; no module keeps its own state.
  */
 import type { BlobStore } from './blob-store.js';
@@ -11,12 +11,11 @@ import type { EnclavePort } from './enclave-client.js';
 import type { TransparencyLog } from './log/transparency-log.js';
 import type { Logger } from './logger.js';
 import type { MpcNodes } from './mpc-nodes.js';
+import type { JobQueue } from './queue/job-queue.js';
 import type { SessionChangeBus } from './session-changes.js';
 import type { UploadGate } from './upload-gate.js';
 
 export interface Signals {
-  /** A run was queued: the job runner should look now rather than at its next poll. */
-  runQueued(): void;
   /** A session with an expiry was created, or a secure-aggregation stage opened: the timer may need to fire sooner. */
   expiryChanged(): void;
 }
@@ -37,6 +36,8 @@ export interface Context {
   mpc: MpcNodes;
   /** Session change notices for the live event streams: in process on SQLite, LISTEN/NOTIFY on PostgreSQL. */
   changes: SessionChangeBus;
+  /** Runs, expiries and deletions that must happen even if this instance dies: pg-boss on PostgreSQL, embedded on SQLite. */
+  queue: JobQueue;
 }
 
 export function nowIso(ctx: Pick<Context, 'clock'>): string {

@@ -9,20 +9,20 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import {
-  ENCLAVE_RESULT_SCHEMAS,
-  EnclaveReply,
   EnclaveRequest,
   FrameDecoder,
   TenzroError,
   encodeFrame,
-  isErrorCode,
   type EnclaveModel,
   type EnclaveOp,
   type EnclaveRequestOf,
   type EnclaveResultOf,
-  type ErrorDetail,
 } from '@tenzro/protocol';
+import { enclaveLost } from './enclave-lost.js';
+import { settleReply, type PendingCall } from './enclave-replies.js';
 import type { Logger } from './logger.js';
+
+export { EnclaveCallError } from './enclave-replies.js';
 
 export type EnclaveParams<Op extends EnclaveOp> = Omit<EnclaveRequestOf<Op>, 'id' | 'op'>;
 
@@ -41,17 +41,6 @@ export interface EnclavePort {
   /** The last `hello` reply, or undefined before the first. */
   info(): EnclaveInfo | undefined;
   ready(): boolean;
-}
-
-/** A refusal or failure reported by the enclave, with the code it used. */
-export class EnclaveCallError extends TenzroError {
-  readonly op: EnclaveOp;
-  readonly enclaveCode: string;
-  constructor(op: EnclaveOp, enclaveCode: string, message: string, details?: ErrorDetail[]) {
-    super(isErrorCode(enclaveCode) ? enclaveCode : 'internal_error', message, details ? { details } : {});
-    this.op = op;
-    this.enclaveCode = enclaveCode;
-  }
 }
 
 export const DEFAULT_TIMEOUTS_MS: Readonly<Record<EnclaveOp, number>> = {
@@ -77,21 +66,7 @@ export interface EnclaveSupervisorOptions {
   onHello?: (info: EnclaveInfo) => void;
 }
 
-interface Pending {
-  op: EnclaveOp;
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 const STABLE_AFTER_MS = 30_000;
-
-/** The `id` of a message that failed the reply schema, when it still has a usable one. */
-function readableId(message: unknown): number | undefined {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
-  const id = (message as { id?: unknown }).id;
-  return typeof id === 'number' && Number.isSafeInteger(id) ? id : undefined;
-}
 
 function unavailable(message: string): TenzroError {
   return new TenzroError('enclave_unavailable', message);
@@ -100,7 +75,7 @@ function unavailable(message: string): TenzroError {
 export class EnclaveSupervisor implements EnclavePort {
   readonly #options: EnclaveSupervisorOptions;
   readonly #timeouts: Record<EnclaveOp, number>;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new Map<number, PendingCall>();
   #child: ChildProcessWithoutNullStreams | undefined;
   #info: EnclaveInfo | undefined;
   #ready = false;
@@ -192,7 +167,10 @@ export class EnclaveSupervisor implements EnclavePort {
   async #spawnAndGreet(): Promise<EnclaveInfo> {
     const logger = this.#options.logger;
     const env: NodeJS.ProcessEnv = { ...process.env, TENZRO_ENCLAVE_STATE_DIR: this.#options.stateDir };
+    // The enclave needs none of the host's secrets.
     delete env.TENZRO_ADMIN_KEY;
+    delete env.DATABASE_URL;
+    delete env.TENZRO_ENCLAVE_WORKER_TOKEN;
     const child = spawn(process.execPath, [this.#options.entry], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;
     this.#startedAt = Date.now();
@@ -273,40 +251,7 @@ export class EnclaveSupervisor implements EnclavePort {
   }
 
   #onMessage(message: unknown): void {
-    const logger = this.#options.logger;
-    const reply = EnclaveReply.safeParse(message);
-    if (!reply.success) {
-      // The envelope is malformed, but when its id names a waiting request, that request gets its answer
-      // now (a refusal) instead of hanging until its timeout.
-      const id = readableId(message);
-      const pending = id === undefined ? undefined : this.#pending.get(id);
-      logger.error({ id: id ?? null, op: pending?.op ?? null }, 'enclave channel: a reply failed its schema');
-      if (id !== undefined && pending) {
-        this.#pending.delete(id);
-        clearTimeout(pending.timer);
-        pending.reject(new TenzroError('internal_error', `the enclave's ${pending.op} reply failed its schema`));
-      }
-      return;
-    }
-    const pending = this.#pending.get(reply.data.id);
-    if (!pending) {
-      logger.warn({ id: reply.data.id }, 'enclave channel: a reply to no outstanding request');
-      return;
-    }
-    this.#pending.delete(reply.data.id);
-    clearTimeout(pending.timer);
-    if (!reply.data.ok) {
-      const { code, message: text, details } = reply.data.error;
-      pending.reject(new EnclaveCallError(pending.op, code, text, details));
-      return;
-    }
-    const result = ENCLAVE_RESULT_SCHEMAS[pending.op].safeParse(reply.data.result);
-    if (!result.success) {
-      logger.error({ op: pending.op, issues: result.error.issues.map((i) => i.path.join('.')) }, 'enclave reply failed its schema');
-      pending.reject(new TenzroError('internal_error', `the enclave's ${pending.op} reply failed its schema`));
-      return;
-    }
-    pending.resolve(result.data);
+    settleReply(message, this.#pending, this.#options.logger);
   }
 
   #onExit(child: ChildProcessWithoutNullStreams, code: number | null, signal: NodeJS.Signals | null): void {
@@ -316,7 +261,7 @@ export class EnclaveSupervisor implements EnclavePort {
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       this.#pending.delete(id);
-      pending.reject(unavailable(`the enclave stopped while handling ${pending.op}`));
+      pending.reject(enclaveLost(`the enclave stopped while handling ${pending.op}`));
     }
     if (this.#closed) return;
     const lived = Date.now() - this.#startedAt;

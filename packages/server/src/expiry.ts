@@ -3,7 +3,10 @@
  * expiry, plus a sweep every 30 s that also catches what the timer missed (clock jumps, restarts). Each
  * overdue session is expired and its data deleted in one transaction; leftover key destructions are
  * retried on the same sweep. The same timer fires at the next secure-aggregation stage deadline, so a
- * stage closes (or its round fails) on time without any request.
+ * stage closes (or its round fails) on time without any request. Each instance runs one; they race
+ * harmlessly (every step is idempotent and transactional). Expiry and deletion are also queue jobs
+ * (`session-expiry`, `finish-shredding`): this sweep is their backstop, and it has the run worker send
+ * fresh jobs for runs nobody is on.
  */
 import { nowIso, type Context } from './context.js';
 import { enforceExpiry, resumeShredding } from './domain/lifecycle.js';
@@ -17,11 +20,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ExpiryWatcherOptions {
   sweepIntervalMs?: number;
+  /** Run on every sweep: sends fresh jobs for runs nobody is on (JobRunner.reconcile). */
+  reconcileRuns?: () => Promise<unknown>;
 }
 
 export class ExpiryWatcher {
   readonly #ctx: Context;
   readonly #sweepIntervalMs: number;
+  readonly #reconcileRuns: (() => Promise<unknown>) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #nextTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -30,6 +36,7 @@ export class ExpiryWatcher {
   constructor(ctx: Context, options: ExpiryWatcherOptions = {}) {
     this.#ctx = ctx;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? SWEEP_INTERVAL_MS;
+    this.#reconcileRuns = options.reconcileRuns;
   }
 
   start(): void {
@@ -91,6 +98,7 @@ export class ExpiryWatcher {
       }
       if (!this.#closed) await advanceDueRounds(ctx);
       if (!this.#closed) await resumeShredding(ctx, { blobs: false });
+      if (!this.#closed && this.#reconcileRuns) await this.#reconcileRuns();
     } catch (error) {
       ctx.logger.error({ err: error }, 'expiry sweep failed');
     }

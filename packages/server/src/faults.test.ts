@@ -87,7 +87,7 @@ describe('a server killed with a run in flight', () => {
   });
 
   it('queues the run again at the next start and completes it exactly once', async () => {
-    const first = await startTestServer({ dataDir, start: { jobPollMs: 3_600_000 } });
+    const first = await startTestServer({ dataDir });
     let sessionId: string;
     let runId: string;
     try {

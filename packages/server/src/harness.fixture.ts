@@ -61,7 +61,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     listen: false,
     logger: createLogger({ level: config.logLevel, dataDir, stdout: process.env.TENZRO_TEST_LOG_STDOUT === '1' }),
     clock: () => new Date(Date.now() + state.offset),
-    jobPollMs: 50,
     enclaveStartTimeoutMs: 60_000,
     ...options.start,
   });

@@ -2,13 +2,20 @@
 // audit log and enclave supervisor. It never imports enclave code; it talks to the enclave over the channel.
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { buildApp, allRoutes } from './app.js';
-export { loadConfig, defaultEnclaveEntry, ConfigError, type ServerConfig, type Environment } from './config.js';
+export { loadConfig, defaultEnclaveEntry, ConfigError, DEFAULT_RUN_TIMEOUT_MS, type ServerConfig, type Environment } from './config.js';
 export type { Context, Signals } from './context.js';
 export { createDatabase, migrate, type Db, type DatabaseHandle } from './db/database.js';
 export { dialectFor, postgresDialect, sqliteDialect, type Dialect, type DialectName } from './db/dialect.js';
 export type { Database } from './db/schema.js';
 export { BlobStore, type StoredBlob } from './blob-store.js';
 export { EnclaveSupervisor, EnclaveCallError, type EnclavePort, type EnclaveInfo } from './enclave-client.js';
+export { EnclavePool, type EnclavePoolOptions, type EnclaveWorkerState, type EnclaveWorkerStatus } from './enclave-pool.js';
+export {
+  startEnclaveWorker,
+  MIN_WORKER_TOKEN_LENGTH,
+  type EnclaveWorkerOptions,
+  type RunningEnclaveWorker,
+} from './enclave-worker.js';
 export { JobRunner } from './jobs.js';
 export { ExpiryWatcher } from './expiry.js';
 export { createLogger, type Logger } from './logger.js';

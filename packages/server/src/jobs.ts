@@ -1,10 +1,18 @@
 /**
- * The in-process job runner for inference runs. It polls the runs table (and is woken when a run is
- * queued), claims the oldest queued run with a lease in one transaction that also moves the session to
- * `running`, runs it in the enclave, and records the outcome in one transaction: results (one row per
- * recipient), run completed, session completed, `result_released`, and — under delete_after_inference —
- * the crypto-shredding of the inputs. A failure puts the session back to its open status so the run can be
- * asked for again. At startup, runs a killed server left `running` are queued again (up to 3 attempts).
+ * The run worker: handles the job queue's `run` jobs (queue/job-queue.ts; pg-boss on PostgreSQL, the
+ * embedded queue on SQLite), on every server instance. A job names a run; the handler claims it in one
+ * transaction that also moves the session to `running` (the run row locked, so two instances never both
+ * claim it), runs it in the enclave while renewing the run's lease, and records the outcome in one
+ * transaction: results (one row per recipient), run completed, session completed, `result_released`, and —
+ * under delete_after_inference — the crypto-shredding of the inputs. A failure puts the session back to its
+ * open status so the run can be asked for again.
+ *
+ * Delivery is at least once, so the handler is idempotent: a run already completed or failed is left
+ * alone, and one whose lease another instance still renews is left to it (the job is retried later, and
+ * the reconciler below sends a fresh one if that instance dies). A run whose instance died (its lease
+ * lapsed) is claimed again with attempt + 1, up to MAX_RUN_ATTEMPTS; the completion is fenced on the
+ * attempt, so a late answer of a superseded attempt is dropped and a run's result is released once.
+ * An enclave that stops in the middle of a run (a worker killed) requeues the run for another worker.
  *
  * A secure_aggregation run first goes through its unmask phase (domain/secagg.ts `unmaskPhase`): included =
  * complete ∩ U2, the unmask request published, the survivors' answers awaited; the enclave then gets the
@@ -31,24 +39,33 @@ import {
 import { nowIso, type Context } from './context.js';
 import type { RunsTable } from './db/schema.js';
 import { parseTerms } from './domain/access.js';
-import { factsOf, finishShredding, openStatusOf, shredInTransaction } from './domain/lifecycle.js';
+import { factsOf, finishShreddingOrQueue, openStatusOf, shredInTransaction } from './domain/lifecycle.js';
 import { completeRound, isSecAgg, onRunFailed, unmaskPhase, type SecAggRunInputs } from './domain/secagg.js';
 import { forgetMpcSession, isMpc, mpcPhase, runTagOf, type MpcPhaseAudit } from './domain/mpc.js';
 import { appendAudit } from './repositories/audit.js';
 import { insertResults } from './repositories/results.js';
-import { findRunById, nextClaimableRun, runsInStatus, updateRun } from './repositories/runs.js';
+import { lockRun, renewRunLease, runsInStatus, unattendedRuns, updateRun } from './repositories/runs.js';
+import { isEnclaveLost } from './enclave-lost.js';
 import { findSession, setSessionStatus } from './repositories/sessions.js';
 import type { Executor } from './repositories/executor.js';
 
 export const MAX_RUN_ATTEMPTS = 3;
-/** Longer than the enclave's run timeout, so a live run's lease never lapses. */
-export const RUN_LEASE_MS = 11 * 60_000;
+/** A queued run older than this with no instance on it gets a fresh job from the reconciler (a lost send). */
+export const QUEUED_RUN_GRACE_MS = 10_000;
 
 /**
  * Refusals that fail the run but let a new one be asked for at once (the status alone says otherwise):
  * fewer valid node outputs than the threshold is worth another run once the nodes are back.
  */
 const RETRYABLE_CODES: ReadonlySet<string> = new Set(['mpc_below_threshold']);
+
+/** The run is claimed by another instance that still renews its lease: the job is retried later. */
+export class RunLeasedError extends Error {
+  constructor(runId: string, leaseUntil: string) {
+    super(`run ${runId} is leased by another instance until ${leaseUntil}`);
+    this.name = 'RunLeasedError';
+  }
+}
 
 interface Claimed {
   run: RunsTable;
@@ -58,6 +75,10 @@ interface Claimed {
 
 function runError(code: string, message: string, retryable: boolean): string {
   return JSON.stringify({ code, message, retryable });
+}
+
+function addMs(iso: string, ms: number): string {
+  return new Date(Date.parse(iso) + ms).toISOString();
 }
 
 async function failRunInTransaction(
@@ -90,138 +111,170 @@ async function failRunInTransaction(
   });
 }
 
+/** Puts a claimed run back in the queue (its instance or its enclave stopped); the caller sends a job. */
+async function requeueInTransaction(trx: Executor, run: RunsTable, at: string, reason: string): Promise<void> {
+  await updateRun(trx, run.id, { status: 'queued', lease_until: null });
+  await appendAudit(trx, {
+    sessionId: run.session_id,
+    type: 'run_requeued',
+    actorTenant: null,
+    actorParty: null,
+    payload: { runId: run.id, attempts: run.attempts, reason },
+    at,
+  });
+}
+
 export interface JobRunnerOptions {
-  pollMs?: number;
+  /** Runs this instance executes at once (default 2). */
+  concurrency?: number;
 }
 
 export class JobRunner {
   readonly #ctx: Context;
-  readonly #pollMs: number;
-  #timer: NodeJS.Timeout | undefined;
-  #busy: Promise<void> | undefined;
-  #again = false;
+  readonly #concurrency: number;
+  readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
   constructor(ctx: Context, options: JobRunnerOptions = {}) {
     this.#ctx = ctx;
-    this.#pollMs = options.pollMs ?? 1_000;
+    this.#concurrency = options.concurrency ?? 2;
   }
 
-  /** Startup recovery: runs left `running` by a killed server are queued again, or failed after 3 attempts. */
+  /**
+   * Startup recovery. On the embedded database this process is the only one, so runs it left `running` are
+   * queued again (or failed after MAX_RUN_ATTEMPTS) at once; on PostgreSQL another instance may own them,
+   * so they wait for their lease to lapse (the reconciler). Either way every queued run gets a job (a send
+   * lost to a crash between the commit and the send, or a database from before the queue).
+   */
   async recover(): Promise<void> {
     const ctx = this.#ctx;
-    const at = nowIso(ctx);
-    for (const run of await runsInStatus(ctx.db, 'running')) {
-      await ctx.db.transaction().execute(async (trx) => {
-        if (run.attempts >= MAX_RUN_ATTEMPTS) {
-          const session = await findSession(trx, run.session_id);
-          const terms = session ? parseTerms(session) : undefined;
-          await failRunInTransaction(trx, run, terms, { code: 'run_failed', message: `gave up after ${run.attempts} attempts`, retryable: true }, at);
-          return;
-        }
-        await updateRun(trx, run.id, { status: 'queued', lease_until: null });
-        await appendAudit(trx, {
-          sessionId: run.session_id,
-          type: 'run_requeued',
-          actorTenant: null,
-          actorParty: null,
-          payload: { runId: run.id, attempts: run.attempts },
-          at,
+    if (ctx.dialect.name === 'sqlite') {
+      const at = nowIso(ctx);
+      for (const run of await runsInStatus(ctx.db, 'running')) {
+        await ctx.db.transaction().execute(async (trx) => {
+          if (run.attempts >= MAX_RUN_ATTEMPTS) {
+            const session = await findSession(trx, run.session_id);
+            const terms = session ? parseTerms(session) : undefined;
+            await failRunInTransaction(trx, run, terms, { code: 'run_failed', message: `gave up after ${run.attempts} attempts`, retryable: true }, at);
+            return;
+          }
+          await requeueInTransaction(trx, run, at, 'restart');
         });
-      });
-    }
-  }
-
-  start(): void {
-    if (this.#timer || this.#closed) return;
-    this.#timer = setInterval(() => this.wake(), this.#pollMs);
-    this.#timer.unref();
-    this.wake();
-  }
-
-  /** Looks for work now; coalesces with a pass already in progress. */
-  wake(): void {
-    if (this.#closed) return;
-    if (this.#busy) {
-      this.#again = true;
-      return;
-    }
-    this.#busy = this.#drain().finally(() => {
-      this.#busy = undefined;
-      if (this.#again && !this.#closed) {
-        this.#again = false;
-        this.wake();
       }
-    });
+    }
+    for (const run of await runsInStatus(ctx.db, 'queued')) await ctx.queue.send('run', { runId: run.id });
   }
 
-  /** Resolves when no pass is in progress (tests use it to wait for a run). */
+  /** Starts taking `run` jobs from the queue. */
+  async start(): Promise<void> {
+    if (this.#closed) return;
+    await this.#ctx.queue.work('run', ({ runId }) => this.#track(this.handleRunJob(runId)), { concurrency: this.#concurrency });
+  }
+
+  /**
+   * Sends a fresh job for every run nobody is on: queued longer than QUEUED_RUN_GRACE_MS (a lost send), or
+   * running with a lapsed lease (its instance died). Called by the expiry sweep; jobs are idempotent, so a
+   * duplicate costs one read.
+   */
+  async reconcile(): Promise<number> {
+    const ctx = this.#ctx;
+    const now = nowIso(ctx);
+    const stale = await unattendedRuns(ctx.db, now, addMs(now, -QUEUED_RUN_GRACE_MS));
+    for (const run of stale) await ctx.queue.send('run', { runId: run.id });
+    if (stale.length > 0) ctx.logger.info({ runs: stale.map((r) => r.id) }, 'job runner: sent jobs for unattended runs');
+    return stale.length;
+  }
+
+  /** Resolves when no run is executing here (tests use it). */
   async idle(): Promise<void> {
-    while (this.#busy) await this.#busy;
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
+  /** Stops taking jobs; a run in progress here stays `running` and is picked up after its lease lapses. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
   }
 
-  async #drain(): Promise<void> {
-    for (;;) {
-      if (this.#closed) return;
-      let claimed: Claimed | undefined;
-      try {
-        claimed = await this.#claim();
-      } catch (error) {
-        this.#ctx.logger.error({ err: error }, 'job runner: claiming a run failed');
-        return;
-      }
-      if (!claimed) return;
-      await this.#execute(claimed);
-    }
+  #track(work: Promise<void>): Promise<void> {
+    this.#inFlight.add(work);
+    return work.finally(() => this.#inFlight.delete(work));
   }
 
-  async #claim(): Promise<Claimed | undefined> {
+  /**
+   * The `run` job: claim the run if nobody is on it, execute it, record the outcome. Idempotent. Throws
+   * RunLeasedError when another instance holds a live lease (the queue retries the job later).
+   */
+  async handleRunJob(runId: string): Promise<void> {
+    if (this.#closed) throw new Error('the job runner is closed');
+    const claimed = await this.#claim(runId);
+    if (claimed) await this.#execute(claimed);
+  }
+
+  async #claim(runId: string): Promise<Claimed | undefined> {
     const ctx = this.#ctx;
     return ctx.db.transaction().execute(async (trx) => {
-      for (;;) {
-        const at = nowIso(ctx);
-        const run = await nextClaimableRun(trx, at);
-        if (!run) return undefined;
-        const session = await findSession(trx, run.session_id);
-        if (!session) {
-          await updateRun(trx, run.id, { status: 'failed', finished_at: at, lease_until: null, error_json: runError('not_found', 'session not found', false) });
-          continue;
-        }
-        const terms = parseTerms(session);
-        const status = session.status as SessionStatus;
-        if (status !== 'ready' && status !== 'running') {
-          const code = status === 'expired' ? 'session_expired' : status === 'cancelled' ? 'session_cancelled' : 'session_not_ready';
-          await failRunInTransaction(trx, run, terms, { code, message: `the session is ${status}`, retryable: false }, at);
-          continue;
-        }
-        if (run.attempts >= MAX_RUN_ATTEMPTS) {
-          await failRunInTransaction(trx, run, terms, { code: 'run_failed', message: `gave up after ${run.attempts} attempts`, retryable: true }, at);
-          continue;
-        }
-        const attempt = run.attempts + 1;
-        const leaseUntil = new Date(ctx.clock().getTime() + RUN_LEASE_MS).toISOString();
-        await updateRun(trx, run.id, { status: 'running', attempts: attempt, lease_until: leaseUntil });
-        if (status !== 'running') await setSessionStatus(trx, session.id, 'running', at);
-        await appendAudit(trx, {
-          sessionId: session.id,
-          type: 'run_started',
-          actorTenant: null,
-          actorParty: null,
-          payload: { runId: run.id, promptHash: promptHash(run.prompt), attempt },
-          at,
-        });
-        return { run: { ...run, status: 'running', attempts: attempt, lease_until: leaseUntil }, attempt, terms };
+      const at = nowIso(ctx);
+      const run = await lockRun(trx, runId);
+      if (!run) return undefined;
+      if (run.status === 'running' && run.lease_until !== null && run.lease_until >= at) throw new RunLeasedError(run.id, run.lease_until);
+      if (run.status !== 'queued' && run.status !== 'running') return undefined; // done already: a duplicate delivery
+      const session = await findSession(trx, run.session_id);
+      if (!session) {
+        await updateRun(trx, run.id, { status: 'failed', finished_at: at, lease_until: null, error_json: runError('not_found', 'session not found', false) });
+        return undefined;
       }
+      const terms = parseTerms(session);
+      const status = session.status as SessionStatus;
+      if (status !== 'ready' && status !== 'running') {
+        const code = status === 'expired' ? 'session_expired' : status === 'cancelled' ? 'session_cancelled' : 'session_not_ready';
+        await failRunInTransaction(trx, run, terms, { code, message: `the session is ${status}`, retryable: false }, at);
+        return undefined;
+      }
+      if (run.attempts >= MAX_RUN_ATTEMPTS) {
+        await failRunInTransaction(trx, run, terms, { code: 'run_failed', message: `gave up after ${run.attempts} attempts`, retryable: true }, at);
+        return undefined;
+      }
+      if (run.status === 'running') await requeueInTransaction(trx, run, at, 'lease_lapsed');
+      const attempt = run.attempts + 1;
+      const leaseUntil = addMs(at, ctx.config.runLeaseMs);
+      await updateRun(trx, run.id, { status: 'running', attempts: attempt, lease_until: leaseUntil });
+      if (status !== 'running') await setSessionStatus(trx, session.id, 'running', at);
+      await appendAudit(trx, {
+        sessionId: session.id,
+        type: 'run_started',
+        actorTenant: null,
+        actorParty: null,
+        payload: { runId: run.id, promptHash: promptHash(run.prompt), attempt },
+        at,
+      });
+      return { run: { ...run, status: 'running', attempts: attempt, lease_until: leaseUntil }, attempt, terms };
     });
   }
 
-  async #execute({ run, attempt, terms }: Claimed): Promise<void> {
+  /** Renews the run's lease every third of it while `work` runs, so no other instance claims a live run. */
+  async #withLease<T>(run: RunsTable, attempt: number, work: () => Promise<T>): Promise<T> {
+    const ctx = this.#ctx;
+    const renew = async (): Promise<void> => {
+      try {
+        await renewRunLease(ctx.db, run.id, attempt, addMs(nowIso(ctx), ctx.config.runLeaseMs));
+      } catch (error) {
+        ctx.logger.warn({ err: error, runId: run.id }, 'job runner: renewing a run lease failed');
+      }
+    };
+    const timer = setInterval(() => void renew(), Math.max(500, Math.floor(ctx.config.runLeaseMs / 3)));
+    timer.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  async #execute(claimed: Claimed): Promise<void> {
+    await this.#withLease(claimed.run, claimed.attempt, () => this.#executeLeased(claimed));
+  }
+
+  async #executeLeased({ run, attempt, terms }: Claimed): Promise<void> {
     const ctx = this.#ctx;
     const sessionId = run.session_id;
     let outcome: RunResult;
@@ -238,7 +291,7 @@ export class JobRunner {
       }
       let secagg: SecAggRunInputs | undefined;
       if (isSecAgg(terms)) {
-        const prepared = await unmaskPhase(ctx, run, terms, facts, { closed: () => this.#closed, leaseMs: RUN_LEASE_MS });
+        const prepared = await unmaskPhase(ctx, run, terms, facts, { closed: () => this.#closed, leaseMs: ctx.config.runLeaseMs });
         if (!prepared) return; // shutting down while waiting: the run stays `running` and is requeued at the next start
         ({ included, secagg } = prepared);
         if (included.length < terms.dataPolicy.minParticipants) {
@@ -301,7 +354,7 @@ export class JobRunner {
     let hashes: string[] | undefined;
     try {
       hashes = await ctx.db.transaction().execute(async (trx) => {
-        const current = await findRunById(trx, run.id);
+        const current = await lockRun(trx, run.id);
         if (!current || current.status !== 'running' || current.attempts !== attempt) return undefined; // superseded
         const session = await findSession(trx, run.session_id);
         if (!session || session.status !== 'running') {
@@ -358,9 +411,7 @@ export class JobRunner {
       return;
     }
     if (hashes !== undefined && terms.dataPolicy.retentionPolicy === 'delete_after_inference') {
-      await finishShredding(ctx, run.session_id, hashes).catch((error: unknown) =>
-        ctx.logger.error({ err: error, sessionId: run.session_id }, 'finishing crypto-shredding failed; retried later'),
-      );
+      await finishShreddingOrQueue(ctx, run.session_id, hashes);
     } else if (hashes !== undefined && mpcAudit) {
       await forgetMpcSession(ctx, run.session_id, terms); // the session is completed: the nodes drop it
     }
@@ -368,7 +419,24 @@ export class JobRunner {
 
   async #fail(run: RunsTable, attempt: number, terms: SessionTerms, error: unknown, mpcAudit?: MpcPhaseAudit): Promise<void> {
     const ctx = this.#ctx;
-    if (this.#closed) return; // shutting down: the run stays `running` and is queued again at the next start
+    if (this.#closed) return; // shutting down: the run stays `running` and is claimed again once its lease lapses
+    if (isEnclaveLost(error) && attempt < MAX_RUN_ATTEMPTS) {
+      // The enclave (a worker) stopped under the run: another one serves it.
+      ctx.logger.warn({ runId: run.id, attempt }, 'the enclave stopped during a run; the run is queued again');
+      try {
+        const requeued = await ctx.db.transaction().execute(async (trx) => {
+          const current = await lockRun(trx, run.id);
+          if (!current || current.status !== 'running' || current.attempts !== attempt) return false;
+          await requeueInTransaction(trx, current, nowIso(ctx), 'enclave_stopped');
+          return true;
+        });
+        if (requeued) await ctx.queue.send('run', { runId: run.id });
+        return;
+      } catch (writeError) {
+        ctx.logger.error({ err: writeError, runId: run.id }, 'requeueing a run failed; it is claimed again once its lease lapses');
+        return;
+      }
+    }
     const tenzro = error instanceof TenzroError ? error : undefined;
     const code = (error as { enclaveCode?: string } | null)?.enclaveCode ?? tenzro?.code ?? 'internal_error';
     const message = tenzro?.message ?? 'the run failed';
@@ -377,12 +445,12 @@ export class JobRunner {
     else ctx.logger.warn({ runId: run.id, code }, 'run failed');
     try {
       await ctx.db.transaction().execute(async (trx) => {
-        const current = await findRunById(trx, run.id);
+        const current = await lockRun(trx, run.id);
         if (!current || current.status !== 'running' || current.attempts !== attempt) return;
         await failRunInTransaction(trx, current, terms, { code, message, retryable }, nowIso(ctx), { mpc: mpcAudit });
       });
     } catch (writeError) {
-      ctx.logger.error({ err: writeError, runId: run.id }, 'recording a failed run failed; it is recovered at the next start');
+      ctx.logger.error({ err: writeError, runId: run.id }, 'recording a failed run failed; it is claimed again once its lease lapses');
     }
   }
 }

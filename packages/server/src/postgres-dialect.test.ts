@@ -19,7 +19,7 @@ import { consentsOf, deleteConsent, findConsent, insertConsent } from './reposit
 import { findTreeHead, insertTreeHead, logSize, merkleNodeReader, nextSessionSeq, sessionLeaves } from './repositories/log.js';
 import { insertPrepUsed, usedPreps } from './repositories/mpc.js';
 import { findParties, findParty, insertParty } from './repositories/parties.js';
-import { activeRun, findRun, insertRun, lastRun, nextClaimableRun, updateRun } from './repositories/runs.js';
+import { activeRun, findRun, insertRun, lastRun, lockRun, renewRunLease, unattendedRuns, updateRun } from './repositories/runs.js';
 import {
   clearSealedKey,
   findSession,
@@ -271,11 +271,19 @@ describe.each(['sqlite', 'postgres'] as const)('repositories on %s', (dialect) =
       expect(handle.dialect.isUniqueViolation(await rejection(insertRun(db, runRow('run2', 'queued'))))).toBe(true);
       expect(handle.dialect.isUniqueViolation(await rejection(insertRun(db, runRow('run2', 'running'))))).toBe(true);
       expect((await activeRun(db, SESSION))?.id).toBe('run1');
-      expect((await nextClaimableRun(db, AT))?.id).toBe('run1');
+      // queued since AT: unattended only once the grace (queuedBefore) is past it
+      expect(await unattendedRuns(db, AT, AT)).toEqual([]);
+      expect((await unattendedRuns(db, AT, LATER)).map((r) => r.id)).toEqual(['run1']);
 
       await updateRun(db, 'run1', { status: 'running', attempts: 1, lease_until: AT });
-      expect(await nextClaimableRun(db, AT)).toBeUndefined();
-      expect((await nextClaimableRun(db, LATER))?.id).toBe('run1');
+      expect(await unattendedRuns(db, AT, LATER)).toEqual([]);
+      expect((await unattendedRuns(db, LATER, LATER)).map((r) => r.id)).toEqual(['run1']);
+      // the lease is renewed only for the live attempt, and never shortened
+      expect(await renewRunLease(db, 'run1', 2, LATER)).toBe(false);
+      expect(await renewRunLease(db, 'run1', 1, LATER)).toBe(true);
+      expect(await renewRunLease(db, 'run1', 1, AT)).toBe(false);
+      expect(await db.transaction().execute(async (trx) => (await lockRun(trx, 'run1'))?.lease_until)).toBe(LATER);
+      expect(await db.transaction().execute((trx) => lockRun(trx, 'nope'))).toBeUndefined();
       await updateRun(db, 'run1', { status: 'failed', finished_at: LATER, lease_until: null });
       expect(await activeRun(db, SESSION)).toBeUndefined();
 
@@ -370,6 +378,69 @@ describe.skipIf(!availability.available)(`PostgreSQL only${postgresReason ? ` (s
       expect(error).toBeInstanceOf(RangeError);
       // The pool survives the refused row.
       expect((await sql<{ n: number }>`select 1::bigint as n`.execute(handle.db)).rows[0]?.n).toBe(1);
+    } finally {
+      await handle.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('session row locks: two transactions on one session run one after the other; on two sessions, at once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenzro-dialect-test-'));
+    const handle = await createDatabase({ dataDir, url: await cluster!.createDatabase() });
+    const other = 'mps_000000000000000000000002';
+    try {
+      const db = handle.db;
+      await insertTenant(db, 'bankA', AT);
+      await insertSession(db, sessionRow(SESSION), []);
+      await insertSession(db, { ...sessionRow(other), join_code: 'JOIN-OTHER' }, []);
+      const events: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      // A: locks SESSION, holds it until released, moves it to `collecting`.
+      const a = db.transaction().execute(async (trx) => {
+        await findSession(trx, SESSION);
+        locked();
+        await held;
+        await setSessionStatus(trx, SESSION, 'collecting', LATER);
+        events.push('A committed');
+      });
+      await lockTaken;
+      // B: wants the same session; it must wait for A, then see A's write.
+      const b = db.transaction().execute(async (trx) => {
+        const row = await findSession(trx, SESSION);
+        events.push(`B read ${row?.status}`);
+      });
+      // C: another session, not held up by A.
+      await db.transaction().execute(async (trx) => {
+        await findSession(trx, other);
+        await setSessionStatus(trx, other, 'collecting', LATER);
+        events.push('C committed');
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(events).toEqual(['C committed']);
+      release();
+      await Promise.all([a, b]);
+      expect(events).toEqual(['C committed', 'A committed', 'B read collecting']);
+      // A run is locked through its session: the same wait applies to lockRun.
+      await insertRun(db, runRow('run1', 'queued'));
+      const order: string[] = [];
+      await Promise.all([
+        db.transaction().execute(async (trx) => {
+          await lockRun(trx, 'run1');
+          await new Promise((r) => setTimeout(r, 150));
+          await updateRun(trx, 'run1', { status: 'running', attempts: 1, lease_until: LATER });
+          order.push('first claimed');
+        }),
+        new Promise((r) => setTimeout(r, 30)).then(() =>
+          db.transaction().execute(async (trx) => {
+            const run = await lockRun(trx, 'run1');
+            order.push(`second saw ${run?.status}`);
+          }),
+        ),
+      ]);
+      expect(order).toEqual(['first claimed', 'second saw running']);
     } finally {
       await handle.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,7 +1,10 @@
 /**
  * `startServer`: wires configuration, log, database, session change bus (LISTEN/NOTIFY on PostgreSQL), blob
- * store, enclave supervisor, job runner, expiry watcher and the HTTP app, runs startup recovery (temp files, unfinished shredding, runs a killed server
- * left running), bootstraps development credentials, and listens.
+ * store, enclave (a supervised child process, or a pool of `tenzro enclave-worker`s), job queue (pg-boss on
+ * PostgreSQL, embedded on SQLite) with its run, expiry and deletion workers, expiry watcher and the HTTP
+ * app; runs startup recovery (temp files, unfinished shredding, runs a killed server left running),
+ * bootstraps development credentials, and listens. Several instances may run over one PostgreSQL and one
+ * shared directory (docs/deploy.md).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,8 +15,13 @@ import { BlobStore } from './blob-store.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { Context, Signals } from './context.js';
 import { createDatabase } from './db/database.js';
-import { resumeShredding } from './domain/lifecycle.js';
-import { EnclaveSupervisor, type EnclaveSupervisorOptions } from './enclave-client.js';
+import { enforceExpiry, finishShreddingJob, resumeShredding } from './domain/lifecycle.js';
+import { EnclaveSupervisor, type EnclaveInfo, type EnclavePort, type EnclaveSupervisorOptions } from './enclave-client.js';
+import { EnclavePool } from './enclave-pool.js';
+import { EmbeddedQueue } from './queue/embedded-queue.js';
+import type { JobQueue } from './queue/job-queue.js';
+import { PgBossQueue } from './queue/pg-boss-queue.js';
+import { queueSettingsOf } from './queue/settings.js';
 import { ExpiryWatcher } from './expiry.js';
 import { JobRunner } from './jobs.js';
 import { AnchorPublisher, type LedgerAnchor } from './log/anchor.js';
@@ -35,7 +43,8 @@ export interface StartOptions {
   /** How long to wait for the enclave's first hello before serving anyway (default 60 s). */
   enclaveStartTimeoutMs?: number;
   enclave?: Pick<EnclaveSupervisorOptions, 'timeoutsMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'readyWaitMs'>;
-  jobPollMs?: number;
+  /** Runs this instance executes at once (default 2). */
+  runConcurrency?: number;
   expirySweepMs?: number;
   /** External ledgers each newly signed tree head is published to (default none: the built-in log only). */
   anchors?: readonly LedgerAnchor[];
@@ -47,13 +56,17 @@ export interface RunningServer {
   url: string;
   app: FastifyInstance;
   ctx: Context;
-  enclave: EnclaveSupervisor;
+  enclave: EnclaveService;
   jobs: JobRunner;
+  queue: JobQueue;
   expiry: ExpiryWatcher;
   /** The development credentials file, when one was written or refreshed. */
   credentialsFile: string | undefined;
   close(): Promise<void>;
 }
+
+/** The enclave a server talks to: its own supervised child, or a pool of enclave workers. */
+export type EnclaveService = EnclavePort & { start(): Promise<unknown>; close(): Promise<void> };
 
 export async function startServer(config: ServerConfig = loadConfig(), options: StartOptions = {}): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -65,7 +78,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   let logKey: LogKey;
   let changes: SessionChangeBus;
   try {
-    logKey = await loadOrCreateLogKey(config.dataDir, clock());
+    logKey = await loadOrCreateLogKey(config.sharedDir, clock());
     changes = await createSessionChangeBus(
       database.dialect.name === 'postgres'
         ? {
@@ -87,30 +100,46 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     anchors: new AnchorPublisher(options.anchors ?? [], logger.child({ component: 'ledger-anchor' })),
     clock,
   });
-  const blobs = new BlobStore(join(config.dataDir, 'blobs'));
-  await blobs.init();
+  const blobs = new BlobStore(join(config.sharedDir, 'blobs'));
+  // Other instances may be writing into a shared store: only temp files idle for a while are a crash's.
+  await blobs.init({ staleTempMs: Math.max(10 * 60_000, 2 * config.uploadIdleTimeoutMs) });
+  const queueSettings = queueSettingsOf(config);
+  const queue: JobQueue =
+    database.dialect.name === 'postgres'
+      ? new PgBossQueue({ connectionString: config.databaseUrl!, settings: queueSettings, logger: logger.child({ component: 'job-queue' }) })
+      : new EmbeddedQueue({ db: database.db, settings: queueSettings, logger: logger.child({ component: 'job-queue' }), clock });
 
   let baseUrl = `http://${config.host}:${config.port}`;
   const devCredentials = config.environment === 'development' ? credentialsPath(config.dataDir) : undefined;
-  const enclaveStateDir = join(config.dataDir, 'enclave');
-  const enclave = new EnclaveSupervisor({
-    entry: config.enclaveEntry,
-    stateDir: enclaveStateDir,
-    logger: logger.child({ component: 'enclave-supervisor' }),
-    ...options.enclave,
-    onHello: (info) => {
-      if (devCredentials) {
-        refreshCredentials(devCredentials, { info }).catch((error: unknown) =>
-          logger.warn({ err: error }, 'could not refresh the development credentials'),
-        );
-      }
-    },
-  });
+  const enclaveStateDir = join(config.sharedDir, 'enclave');
+  const onHello = (info: EnclaveInfo): void => {
+    if (devCredentials) {
+      refreshCredentials(devCredentials, { info }).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not refresh the development credentials'),
+      );
+    }
+  };
+  const timeoutsMs = { run: config.runTimeoutMs, ...options.enclave?.timeoutsMs };
+  const enclave: EnclaveService = config.enclaveWorkers
+    ? new EnclavePool({
+        workers: config.enclaveWorkers,
+        token: config.enclaveWorkerToken!,
+        logger: logger.child({ component: 'enclave-pool' }),
+        ...options.enclave,
+        timeoutsMs,
+        onHello,
+      })
+    : new EnclaveSupervisor({
+        entry: config.enclaveEntry,
+        stateDir: enclaveStateDir,
+        logger: logger.child({ component: 'enclave-supervisor' }),
+        ...options.enclave,
+        timeoutsMs,
+        onHello,
+      });
 
-  let jobs: JobRunner | undefined;
   let expiry: ExpiryWatcher | undefined;
   const signals: Signals = {
-    runQueued: () => jobs?.wake(),
     expiryChanged: () => void expiry?.rearm(),
   };
   const ctx: Context = {
@@ -138,9 +167,10 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
       },
     }),
     changes,
+    queue,
   };
-  jobs = new JobRunner(ctx, { pollMs: options.jobPollMs });
-  expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs });
+  const jobs = new JobRunner(ctx, { concurrency: options.runConcurrency });
+  expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs ?? config.sweepIntervalMs, reconcileRuns: () => jobs.reconcile() });
 
   const enclaveTimeout = options.enclaveStartTimeoutMs ?? 60_000;
   await Promise.race([
@@ -155,6 +185,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     closed = true;
     try {
       await jobs.close();
+      await queue.stop();
       await expiry.close();
       await app.close();
     } finally {
@@ -174,6 +205,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
   };
 
   try {
+    await queue.start();
     await resumeShredding(ctx, { blobs: true });
     await jobs.recover();
     // The credentials exist before the first request is answered (clients poll /healthz, then read them).
@@ -191,10 +223,12 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
       await app.ready();
     }
     if (credentialsFile) logger.info({ path: credentialsFile }, `development credentials: ${credentialsFile}`);
-    jobs.start();
+    await jobs.start();
+    await queue.work('session-expiry', ({ sessionId }) => enforceExpiry(ctx, sessionId));
+    await queue.work('finish-shredding', ({ sessionId }) => finishShreddingJob(ctx, sessionId));
     expiry.start();
     logger.info({ url: baseUrl, environment: config.environment }, 'tenzro server listening');
-    return { url: baseUrl, app, ctx, enclave, jobs, expiry, credentialsFile, close };
+    return { url: baseUrl, app, ctx, enclave, jobs, queue, expiry, credentialsFile, close };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

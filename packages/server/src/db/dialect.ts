@@ -6,16 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import {
-  CompiledQuery,
-  PostgresDialect,
-  SqliteDialect,
-  type DatabaseConnection,
-  type Dialect as KyselyDialect,
-  type Driver,
-  type QueryCompiler,
-  type TransactionSettings,
-} from 'kysely';
+import { PostgresDialect, SqliteDialect, type Dialect as KyselyDialect } from 'kysely';
 import pg from 'pg';
 import { isPostgresUrl, postgresUrlProblem } from './postgres-url.js';
 
@@ -94,63 +85,11 @@ const postgresTypes = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-/**
- * Key of the transaction-scoped advisory lock every transaction takes right after BEGIN ('tenzro' in
- * ASCII). It gives PostgreSQL the single-writer order SQLite has: a transaction reads what the previous
- * one committed (READ COMMITTED takes a snapshot per statement, and the lock comes first), so the
- * transparency log's size, a session's status and the "one run per session" checks are read and written
- * atomically. Row locks in place of this one lock are issue 8's next step.
- */
-export const WRITE_LOCK_KEY = '127978994037359';
-
-/** A Kysely driver that takes the write lock in every transaction it begins. */
-class SerialisedTransactions implements Driver {
-  readonly #inner: Driver;
-  constructor(inner: Driver) {
-    this.#inner = inner;
-  }
-  init(): Promise<void> {
-    return this.#inner.init();
-  }
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#inner.acquireConnection();
-  }
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    await this.#inner.beginTransaction(connection, settings);
-    await connection.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock($1::bigint)', [WRITE_LOCK_KEY]));
-  }
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.commitTransaction(connection);
-  }
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.rollbackTransaction(connection);
-  }
-  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.savepoint!(connection, name, compile);
-  }
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.rollbackToSavepoint!(connection, name, compile);
-  }
-  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.#inner.releaseSavepoint!(connection, name, compile);
-  }
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.releaseConnection(connection);
-  }
-  destroy(): Promise<void> {
-    return this.#inner.destroy();
-  }
-}
-
-class SerialisedPostgresDialect extends PostgresDialect {
-  override createDriver(): Driver {
-    return new SerialisedTransactions(super.createDriver());
-  }
-}
 
 /**
- * PostgreSQL through a pg Pool: int8 parsed to numbers for this pool only, every transaction serialised by
- * one advisory lock (`WRITE_LOCK_KEY`), and unique violations recognised by SQLSTATE 23505.
+ * PostgreSQL through a pg Pool: int8 parsed to numbers for this pool only, and unique violations recognised
+ * by SQLSTATE 23505. Concurrent transactions are serialised where they must be by row locks (a session's
+ * row, repositories/sessions.ts) and by the transparency log's append lock (repositories/log.ts).
  */
 export function postgresDialect(options: PostgresOptions): Dialect {
   if (typeof options?.connectionString !== 'string') throw new TypeError('connectionString: expected a string');
@@ -163,7 +102,7 @@ export function postgresDialect(options: PostgresOptions): Dialect {
   return {
     name: 'postgres',
     createKyselyDialect() {
-      return new SerialisedPostgresDialect({
+      return new PostgresDialect({
         pool: async () => {
           pool = new pg.Pool({ connectionString, max: poolSize, types: postgresTypes });
           // An idle connection that breaks (a server restart) leaves the pool; the next query reports a

@@ -9,7 +9,7 @@ import { appendAudit } from '../repositories/audit.js';
 import { activeRun, updateRun } from '../repositories/runs.js';
 import { findSession, setSessionStatus } from '../repositories/sessions.js';
 import { actingParty, denyAndAudit, rosterRole, type Actor } from './access.js';
-import { factsOf, finishShredding, shredInTransaction } from './lifecycle.js';
+import { factsOf, finishShreddingOrQueue, shredInTransaction } from './lifecycle.js';
 import { loadCurrent } from './load.js';
 import { sessionView } from './views.js';
 
@@ -57,7 +57,7 @@ export async function cancelSession(
     });
     return shredInTransaction(trx, sessionId, 'cancelled', { tenantId: actor.tenantId, partyId: actorParty }, at);
   });
-  await finishShredding(ctx, sessionId, hashes);
+  await finishShreddingOrQueue(ctx, sessionId, hashes);
   const after = await findSession(ctx.db, sessionId);
   return sessionView(actor, after!, terms, await factsOf(ctx.db, sessionId, terms));
 }

@@ -7,6 +7,7 @@ import { tenantOfParty, type SessionTerms } from '@tenzro/protocol';
 import { nowIso, type Context } from '../context.js';
 import type { SessionsTable } from '../db/schema.js';
 import { appendAudit, hasJoined } from '../repositories/audit.js';
+import { lockSession } from '../repositories/sessions.js';
 import { rosterPartyIds, rosterRole, type Actor } from './access.js';
 
 export type JoinedVia = 'join_code' | 'key';
@@ -24,6 +25,7 @@ export async function recordJoin(ctx: Context, actor: Actor, row: SessionsTable,
   if (parties.length === 0) return;
   const at = nowIso(ctx);
   await ctx.db.transaction().execute(async (trx) => {
+    await lockSession(trx, row.id); // two requests of one party at once record one join
     for (const partyId of parties) {
       if (await hasJoined(trx, row.id, partyId)) continue;
       await appendAudit(trx, {

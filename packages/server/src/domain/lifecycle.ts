@@ -223,13 +223,43 @@ export async function destroyEnclaveKey(ctx: Context, sessionId: string): Promis
   return true;
 }
 
-/** The after-commit half of crypto-shredding. */
-export async function finishShredding(ctx: Context, sessionId: string, hashes: readonly string[]): Promise<void> {
+/** The after-commit half of crypto-shredding; false when the enclave's key destruction is postponed. */
+export async function finishShredding(ctx: Context, sessionId: string, hashes: readonly string[]): Promise<boolean> {
   await removeUnreferencedBlobs(ctx, hashes);
-  await destroyEnclaveKey(ctx, sessionId);
+  const destroyed = await destroyEnclaveKey(ctx, sessionId);
   // An mpc session's nodes drop its preprocessings and runs (best effort; never fails the shredding).
   const row = await findSession(ctx.db, sessionId);
   if (row) await forgetMpcSession(ctx, sessionId, parseTerms(row));
+  return destroyed;
+}
+
+/**
+ * Finishes the shredding now when it can; otherwise (no enclave answered, or this instance failed) leaves
+ * it to a `finish-shredding` job, which any instance takes.
+ */
+export async function finishShreddingOrQueue(ctx: Context, sessionId: string, hashes: readonly string[]): Promise<void> {
+  let done = false;
+  try {
+    done = await finishShredding(ctx, sessionId, hashes);
+  } catch (error) {
+    ctx.logger.error({ err: error, sessionId }, 'finishing crypto-shredding failed; queued');
+  }
+  if (!done) await ctx.queue.send('finish-shredding', { sessionId });
+}
+
+/**
+ * The `finish-shredding` job: deletes the session's deleted blobs no live row names and has the enclave
+ * destroy its key. Idempotent (a destroyed key and a deleted blob are skipped); throws while the enclave
+ * postpones, so the queue retries.
+ */
+export async function finishShreddingJob(ctx: Context, sessionId: string): Promise<void> {
+  const hashes = [
+    ...(await submissionsOf(ctx.db, sessionId)).filter((s) => s.deleted_at !== null).map((s) => s.blob_hash),
+    ...(await unmaskOfSession(ctx.db, sessionId)).filter((u) => u.deleted_at !== null).map((u) => u.blob_hash),
+  ];
+  const row = await findSession(ctx.db, sessionId);
+  if (!row || row.sealed_key !== null) return; // not shredded (or gone): nothing owed
+  if (!(await finishShredding(ctx, sessionId, hashes))) throw new Error(`the key destruction of ${sessionId} is postponed; retried`);
 }
 
 /** Completes shredding a crash or an unavailable enclave interrupted. */
@@ -276,7 +306,7 @@ export async function enforceExpiry(ctx: Context, sessionId: string): Promise<vo
     });
     return shredInTransaction(trx, row.id, 'expired', { tenantId: null, partyId: null }, at);
   });
-  if (hashes) await finishShredding(ctx, sessionId, hashes);
+  if (hashes) await finishShreddingOrQueue(ctx, sessionId, hashes);
 }
 
 /** True when the row is past its expiry and not yet final (a caller arrived before the sweeper). */

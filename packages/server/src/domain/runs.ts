@@ -71,7 +71,8 @@ export async function requestRun(ctx: Context, actor: Actor, sessionId: string, 
     });
     return { created: true, run: runView(run) };
   });
-  if (outcome.created) ctx.signals.runQueued();
+  // After the commit: a crash before this send leaves a queued run the reconciler sends again (jobs.ts).
+  if (outcome.created) await ctx.queue.send('run', { runId: outcome.run.runId });
   return outcome;
 }
 

@@ -205,6 +205,8 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
       throw error;
     }
   }
+  // Expiry is a job due at expiresAt (any instance enforces it); the local timer and the sweep back it up.
+  await ctx.queue.send('session-expiry', { sessionId }, { startAfter: new Date(terms.expiresAt) });
   ctx.signals.expiryChanged();
   // An mpc session's nodes (started here in development) make its Beaver triples now, in the background.
   startPreprocessing(ctx, sessionId, terms);

@@ -12,7 +12,7 @@ import { AUDIT_EVENT_TYPE, AuditEvent, type AuditEventKind } from '@tenzro/proto
 import type { Selectable } from 'kysely';
 import type { AuditEventsTable } from '../db/schema.js';
 import type { Executor } from './executor.js';
-import { insertMerkleNodes, logSize, merkleNodeReader, nextSessionSeq } from './log.js';
+import { insertMerkleNodes, lockLog, logSize, merkleNodeReader, nextSessionSeq } from './log.js';
 import { publishSessionChange } from '../session-changes.js';
 
 export type AuditEventType = AuditEventKind;
@@ -39,6 +39,7 @@ export async function appendAudit(db: Executor, entry: AuditEntry): Promise<Audi
 }
 
 async function appendInTransaction(trx: Executor, entry: AuditEntry): Promise<AuditEvent> {
+  await lockLog(trx);
   const logIndex = await logSize(trx);
   const sessionSeq = entry.sessionId === null ? null : await nextSessionSeq(trx, entry.sessionId);
   const event = AuditEvent.parse({

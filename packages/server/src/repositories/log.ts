@@ -5,7 +5,20 @@
 import type { MerkleNode, MerkleNodeKey, MerkleNodeReader } from '@tenzro/crypto';
 import type { Selectable } from 'kysely';
 import type { AuditEventsTable, TreeHeadsTable } from '../db/schema.js';
-import type { Executor } from './executor.js';
+import { sql } from 'kysely';
+import { needsRowLocks, type Executor } from './executor.js';
+
+/** Key of the transaction-scoped advisory lock that serialises appends to the log ('tenzro' in ASCII). */
+export const LOG_LOCK_KEY = '127978994037359';
+
+/**
+ * Holds the log's append lock until the transaction ends (PostgreSQL; SQLite has one writer already). The
+ * log's size is read after it, so two appends never take one index, and the log stays dense. Taken last in
+ * a transaction (after any session row lock).
+ */
+export async function lockLog(trx: Executor): Promise<void> {
+  if (needsRowLocks(trx)) await sql`select pg_advisory_xact_lock(${LOG_LOCK_KEY}::bigint)`.execute(trx);
+}
 
 /** How many leaves the log holds: the next leaf's index. */
 export async function logSize(db: Executor): Promise<number> {

@@ -7,6 +7,7 @@
 import { FINAL_STATUSES } from '@tenzro/protocol';
 import type { SecAggMessagesTable, SecAggRoundsTable, SecAggUnmaskTable } from '../db/schema.js';
 import type { Executor } from './executor.js';
+import { lockSession } from './sessions.js';
 
 export type RoundChanges = Partial<
   Pick<
@@ -23,8 +24,12 @@ export async function findRound(db: Executor, sessionId: string): Promise<SecAgg
   return db.selectFrom('secagg_rounds').selectAll().where('session_id', '=', sessionId).executeTakeFirst();
 }
 
-/** Takes the round's row lock for the rest of the transaction and returns the row (undefined: no round). */
+/**
+ * Takes the round's row lock for the rest of the transaction and returns the row (undefined: no round).
+ * The session's row is locked first (the one lock order, repositories/sessions.ts).
+ */
 export async function lockRound(trx: Executor, sessionId: string): Promise<SecAggRoundsTable | undefined> {
+  await lockSession(trx, sessionId);
   const result = await trx
     .updateTable('secagg_rounds')
     .set((eb) => ({ version: eb('version', '+', 1) }))

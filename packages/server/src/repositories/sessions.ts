@@ -1,5 +1,13 @@
-/** Sessions and their roster index. Every status write bumps `version` and `updated_at`. */
-import type { Executor } from './executor.js';
+/**
+ * Sessions and their roster index. Every status write bumps `version` and `updated_at`.
+ *
+ * Locking (PostgreSQL): the session row is the lock of everything in its session. `findSession` inside a
+ * transaction reads it FOR UPDATE, so two transactions — on one instance or on two — never move one
+ * session at once: the second waits for the first to commit and then reads what it wrote. Runs, the
+ * secure-aggregation round and submissions are locked through their session, always session first, and
+ * the transparency log's lock (appendAudit) comes last; that one order keeps transactions from deadlocking.
+ */
+import { needsRowLocks, type Executor } from './executor.js';
 import type { SessionMembersTable, SessionsTable } from '../db/schema.js';
 import type { SessionStatus } from '@tenzro/protocol';
 
@@ -8,8 +16,15 @@ export async function insertSession(db: Executor, row: SessionsTable, members: S
   if (members.length > 0) await db.insertInto('session_members').values(members).execute();
 }
 
+/** The session; inside a PostgreSQL transaction with its row locked until the transaction ends. */
 export async function findSession(db: Executor, id: string): Promise<SessionsTable | undefined> {
-  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  const query = db.selectFrom('sessions').selectAll().where('id', '=', id);
+  return (needsRowLocks(db) ? query.forUpdate() : query).executeTakeFirst();
+}
+
+/** Takes the session's row lock for the rest of the transaction (no-op outside one, and on SQLite). */
+export async function lockSession(trx: Executor, id: string): Promise<void> {
+  if (needsRowLocks(trx)) await trx.selectFrom('sessions').select('id').where('id', '=', id).forUpdate().execute();
 }
 
 export async function findSessionByJoinCode(db: Executor, joinCode: string): Promise<SessionsTable | undefined> {
