@@ -45,6 +45,41 @@ function readLog(file) {
   }
 }
 
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used, with its ended and reaped children's; 0 when it is gone. */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds of a process and all its descendants alive now. */
+function treeCpuSeconds(pid) {
+  return cpuSecondsOf(pid) + childrenOf(pid).reduce((sum, child) => sum + treeCpuSeconds(child), 0);
+}
+
+/** Busy and total CPU seconds of the whole machine (all cores), from /proc/stat. */
+function machineCpuSeconds() {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const ticks = values.slice(0, 8).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3] + ticks[4];
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
+
 /** Children still running, killed with SIGKILL if the bench process exits without stopping them. */
 const running = new Set();
 /** Deployments not yet stopped: an interrupted bench stops them (the cluster is no child of ours) first. */
@@ -160,7 +195,22 @@ export async function startDeployment(options = {}) {
     const credentials = JSON.parse(readFileSync(join(servers[0].dataDir, 'dev', 'credentials.json'), 'utf8'));
     db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
-    return { root, servers, workers: workerServices, credentials, db, databaseUrl, startupMs: performance.now() - t0, stop };
+    // The postmaster of the cluster: its pid is the first line of postmaster.pid in the data directory,
+    // which sits in the socket directory the URL names.
+    const socketDir = new URLSearchParams(databaseUrl.slice(databaseUrl.indexOf('?') + 1)).get('host');
+    const postmaster = Number(readFileSync(join(socketDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    /** CPU seconds so far per piece (PostgreSQL, each instance, each worker with its enclave, this process). */
+    const cpu = () => {
+      const usage = process.cpuUsage();
+      return {
+        postgres: treeCpuSeconds(postmaster),
+        ...Object.fromEntries(servers.map((s) => [s.name, treeCpuSeconds(s.pid)])),
+        ...Object.fromEntries(workerServices.map((w) => [w.name, treeCpuSeconds(w.pid)])),
+        'bench (load generator)': (usage.user + usage.system) / 1e6,
+        machine: machineCpuSeconds(),
+      };
+    };
+    return { root, servers, workers: workerServices, credentials, db, databaseUrl, startupMs: performance.now() - t0, cpu, stop };
   } catch (error) {
     await stop();
     throw error;

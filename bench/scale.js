@@ -5,6 +5,7 @@
 //   2. 200 concurrent 1 MiB uploads (valid envelopes of demo records) alternating over the two instances,
 //      once as they come (429s counted) and once with clients that retry after Retry-After;
 //   3. the seed flow for 20 sessions in parallel, parties on a random instance per request.
+import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { generateDemoData } from '@tenzro/models';
@@ -12,6 +13,7 @@ import { TenzroPlatform, encryptWithSessionKey, hashCommitment, signConsent } fr
 import { peakMiB } from './flow.js';
 import { startDeployment } from './scale-deployment.js';
 
+const AUTOCANNON_VERSION = createRequire(import.meta.url)('autocannon/package.json').version;
 const BANKS = ['bankA', 'bankB', 'bankC'];
 const RECIPIENTS = [...BANKS, 'regulator'];
 const MiB = 1024 * 1024;
@@ -61,6 +63,27 @@ function row(scenario, fields) {
   };
 }
 
+/** Runs `fn`; says where the CPU went meanwhile (seconds per piece, others' processes, machine busy %). */
+async function withCpu(deployment, label, notes, fn) {
+  const before = deployment.cpu();
+  const t = performance.now();
+  const result = await fn();
+  const wall = (performance.now() - t) / 1000;
+  const after = deployment.cpu();
+  const parts = Object.keys(before)
+    .filter((k) => k !== 'machine')
+    .map((k) => [k, after[k] - before[k]]);
+  const ours = parts.reduce((sum, [, v]) => sum + Math.max(0, v), 0);
+  const busy = after.machine.busy - before.machine.busy;
+  const total = after.machine.total - before.machine.total;
+  notes.push(
+    `CPU during ${label} (${wall.toFixed(1)} s wall, ${cpus().length} cores): ` +
+      parts.map(([k, v]) => `${k} ${Math.max(0, v).toFixed(1)} s`).join(', ') +
+      `, other processes on the machine ${Math.max(0, busy - ours).toFixed(1)} s; machine busy ${Math.round((busy / total) * 100)}%`,
+  );
+  return result;
+}
+
 /** Parties of the development tenants, an SDK client per call on the instance given (or a random one). */
 function partiesOf(deployment) {
   const { credentials, servers } = deployment;
@@ -104,7 +127,11 @@ function served(result) {
   return result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
 }
 
-async function benchStatusReads(deployment, parties, { connections, duration }) {
+async function transactionsSoFar(db) {
+  return Number((await db.query('select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()')).rows[0].n);
+}
+
+async function benchStatusReads(deployment, parties, { connections, duration }, notes) {
   const [a, b] = deployment.servers;
   const session = await createSession(parties, 'status reads', a.baseUrl);
   const path = `/v1/sessions/${session.id}/status`;
@@ -112,9 +139,16 @@ async function benchStatusReads(deployment, parties, { connections, duration }) 
   // Warm-up (not reported): JIT, connection pools, prepared plans on both instances.
   await Promise.all([cannon(a.baseUrl + path, headers, 4, 1), cannon(b.baseUrl + path, headers, 4, 1)]);
 
-  const one = await cannon(a.baseUrl + path, headers, connections, duration);
+  await new Promise((r) => setTimeout(r, 1_100)); // PostgreSQL flushes its statistics at most once a second
+  const x0 = await transactionsSoFar(deployment.db);
+  const one = await withCpu(deployment, 'status reads on 1 instance', notes, () => cannon(a.baseUrl + path, headers, connections, duration));
+  await new Promise((r) => setTimeout(r, 1_100));
+  const x1 = await transactionsSoFar(deployment.db);
+  notes.push(`PostgreSQL transactions per status read: ${((x1 - x0) / served(one)).toFixed(1)} (pg_stat_database over the 1-instance run, background jobs included)`);
   const half = Math.floor(connections / 2);
-  const two = await Promise.all([cannon(a.baseUrl + path, headers, half, duration), cannon(b.baseUrl + path, headers, connections - half, duration)]);
+  const two = await withCpu(deployment, 'status reads on 2 instances', notes, () =>
+    Promise.all([cannon(a.baseUrl + path, headers, half, duration), cannon(b.baseUrl + path, headers, connections - half, duration)]),
+  );
   const statusRow = (scenario, results) =>
     row(scenario, {
       'wall s': Math.max(...results.map((r) => r.duration)),
@@ -154,12 +188,13 @@ async function prepareUploads(deployment, parties, data, count, label) {
   const { servers } = deployment;
   const sessionCount = Math.ceil(count / BANKS.length);
   const sessions = await mapLimit(Array.from({ length: sessionCount }), 8, (_, i) => createSession(parties, `${label} ${i}`, servers[i % servers.length].baseUrl));
-  const slots = sessions.flatMap((s) => BANKS.map((bank) => ({ sessionId: s.id, bank }))).slice(0, count);
-  await mapLimit(slots, 8, async (slot, i) => {
-    const key = await parties.sdk(slot.bank, servers[i % servers.length].baseUrl).ai.getSessionKey(slot.sessionId);
-    slot.body = Buffer.from(await encryptWithSessionKey(data[slot.bank].json, key.publicKey), 'base64url');
+  // One verified key fetch per session (the key is the session's, the same for its three banks).
+  const keys = await mapLimit(sessions, 8, (s, i) => parties.sdk('bankA', servers[i % servers.length].baseUrl).ai.getSessionKey(s.id));
+  const slots = sessions.flatMap((s, i) => BANKS.map((bank) => ({ sessionId: s.id, bank, publicKey: keys[i].publicKey }))).slice(0, count);
+  for (const slot of slots) {
+    slot.body = Buffer.from(await encryptWithSessionKey(data[slot.bank].json, slot.publicKey), 'base64url');
     slot.commitment = data[slot.bank].commitment;
-  });
+  }
   return { sessionIds: sessions.map((s) => s.id), slots };
 }
 
@@ -264,7 +299,7 @@ async function benchUploads(deployment, parties, { count }, notes) {
     const prepared = await prepareUploads(deployment, parties, data, count, label);
     const prepMs = performance.now() - p0;
     const meanMiB = prepared.slots.reduce((sum, s) => sum + s.body.length, 0) / prepared.slots.length / MiB;
-    const fired = await fireUploads(deployment, parties, prepared.slots, { retry });
+    const fired = await withCpu(deployment, label, notes, () => fireUploads(deployment, parties, prepared.slots, { retry }));
     const scenario = retry
       ? `${count} × ${meanMiB.toFixed(2)} MiB uploads, retried until stored`
       : `${count} × ${meanMiB.toFixed(2)} MiB uploads at once`;
@@ -274,7 +309,7 @@ async function benchUploads(deployment, parties, { count }, notes) {
     const missing = fired.outcomes.reduce((sum, o) => sum + o.missingRetryAfter, 0);
     const attempts = fired.outcomes.map((o) => o.attempts);
     notes.push(
-      `${scenario}: ${prepared.sessionIds.length} sessions × ${BANKS.length} banks, bodies sealed before timing (${secs(prepMs)} s to create the sessions, fetch ${count} verified keys and seal); ` +
+      `${scenario}: ${prepared.sessionIds.length} sessions × ${BANKS.length} banks, bodies sealed before timing (${secs(prepMs)} s to create the sessions, fetch one verified key per session and seal); ` +
         `${stored} submissions in the database for ${accepted} 2xx replies; 429s without Retry-After: ${missing}` +
         (retry ? `; attempts per upload p50 ${percentile(attempts, 0.5)}, max ${Math.max(...attempts)}; p50/p99 = time from the common start until that upload was stored` : '; p50/p99 = per-request latency over all replies') +
         (otherCodes(fired.outcomes) ? `; other outcomes: ${otherCodes(fired.outcomes)}` : ''),
@@ -346,7 +381,9 @@ async function benchSeedFlow(deployment, parties, { sessions, recordsPerBank }, 
   const partitions = {};
   for (const bank of BANKS) partitions[bank] = { json: JSON.stringify(raw[bank]), commitment: await hashCommitment(raw[bank]) };
   const t0 = performance.now();
-  const settled = await Promise.allSettled(Array.from({ length: sessions }, (_, i) => oneSession(parties, partitions, i)));
+  const settled = await withCpu(deployment, 'the seed flow', notes, () =>
+    Promise.allSettled(Array.from({ length: sessions }, (_, i) => oneSession(parties, partitions, i))),
+  );
   const wallMs = performance.now() - t0;
   const done = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value);
   const failed = settled.filter((s) => s.status === 'rejected').map((s) => String(s.reason?.message ?? s.reason));
@@ -433,14 +470,14 @@ function logFindings(deployment) {
 
 export async function benchScale({ quick }) {
   const settings = quick
-    ? { connections: 20, duration: 3, uploads: 200, sessions: 20, recordsPerBank: 300 }
+    ? { connections: 20, duration: 3, uploads: 100, sessions: 20, recordsPerBank: 300 }
     : { connections: 20, duration: 10, uploads: 200, sessions: 20, recordsPerBank: 300 };
   const cpu = cpus();
   const notes = [
     `machine: ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. ` +
       'PostgreSQL, both server instances, both enclave workers (each with its enclave process) and the load generator (autocannon / fetch, in this process) share these cores, ' +
       'so a second instance cannot show linear scaling here: the figures show that a second instance works and what the shared pieces cost, not the capacity of a real deployment.',
-    `deployment: 1 PostgreSQL ${'(fsync off, throwaway)'}, 2 enclave workers (tcp, shared state dir), 2 instances (TENZRO_ENV=development, log level warn, defaults otherwise: upload gate TENZRO_MAX_CONCURRENT_UPLOADS=32 per instance).`,
+    `deployment: 1 PostgreSQL (throwaway, fsync off), 2 enclave workers (tcp, shared state dir), 2 instances (TENZRO_ENV=development, log level warn, defaults otherwise: upload gate TENZRO_MAX_CONCURRENT_UPLOADS=32 per instance).`,
   ];
   const t0 = performance.now();
   const deployment = await startDeployment({ instances: 2, workers: 2 });
@@ -448,9 +485,9 @@ export async function benchScale({ quick }) {
   try {
     notes.push(`startup (cluster, 2 workers, 2 instances in turn): ${secs(deployment.startupMs)} s`);
     const parties = partiesOf(deployment);
-    rows.push(...(await benchStatusReads(deployment, parties, settings)));
+    rows.push(...(await benchStatusReads(deployment, parties, settings, notes)));
     notes.push(
-      `status reads: GET /v1/sessions/:id/status as bankA with autocannon ${'8'} (in process), ${settings.connections} connections for ${settings.duration} s each after a 1 s warm-up; ` +
+      `status reads: GET /v1/sessions/:id/status as bankA with autocannon ${AUTOCANNON_VERSION} (in this process), ${settings.connections} connections for ${settings.duration} s each after a 1 s warm-up; ` +
         'two instances = two autocannon runs at once, one per instance, half the connections each: throughput summed, p50 and p99 the worse of the two. throughput = replies / duration.',
     );
     rows.push(...(await benchUploads(deployment, parties, { count: settings.uploads }, notes)));

@@ -10,6 +10,7 @@ import {
   startTestServer,
   submitValid,
   type TestServer,
+  TEST_DATABASE,
 } from './harness.fixture.js';
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tries = 400): Promise<T> {
@@ -86,6 +87,10 @@ describe('a server killed with a run in flight', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  // SQLite: one process owns the database, so the next start requeues the run at once. PostgreSQL: another
+  // instance may own a running run, so it is claimed again once its lease lapses (found by the sweep).
+  const postgres = TEST_DATABASE === 'postgres';
+
   it('queues the run again at the next start and completes it exactly once', async () => {
     const first = await startTestServer({ dataDir });
     let sessionId: string;
@@ -97,7 +102,7 @@ describe('a server killed with a run in flight', () => {
       runId = t_json(await first.inject('bankA', { method: 'POST', url: `/v1/sessions/${sessionId}/runs`, payload: { prompt: 'p' } })).runId;
       await first.server.ctx.db
         .updateTable('runs')
-        .set({ status: 'running', attempts: 1, lease_until: new Date(Date.now() + 600_000).toISOString() })
+        .set({ status: 'running', attempts: 1, lease_until: new Date(Date.now() + (postgres ? 1_000 : 600_000)).toISOString() })
         .where('id', '=', runId)
         .execute();
       await first.server.ctx.db.updateTable('sessions').set({ status: 'running' }).where('id', '=', sessionId).execute();
@@ -105,7 +110,7 @@ describe('a server killed with a run in flight', () => {
       await first.close();
     }
 
-    const second = await startTestServer({ dataDir });
+    const second = await startTestServer({ dataDir, env: { TENZRO_SWEEP_INTERVAL_MS: '500' } });
     try {
       const run = await waitFor(async () => {
         const r = second.json(await second.inject('bankA', { method: 'GET', url: `/v1/sessions/${sessionId}/runs/${runId}` }));
@@ -115,6 +120,8 @@ describe('a server killed with a run in flight', () => {
       expect(run.attempts).toBe(2);
       const types = (await second.server.ctx.db.selectFrom('audit_events').select('type').where('session_id', '=', sessionId).orderBy('seq').execute()).map((r) => r.type);
       expect(types.filter((x) => x === 'run_requeued')).toHaveLength(1);
+      const requeued = await second.server.ctx.db.selectFrom('audit_events').select('payload_json').where('session_id', '=', sessionId).where('type', '=', 'run_requeued').executeTakeFirstOrThrow();
+      expect(JSON.parse(requeued.payload_json).reason).toBe(postgres ? 'lease_lapsed' : 'restart');
       expect(types.filter((x) => x === 'result_released')).toHaveLength(1);
       const results = await second.server.ctx.db.selectFrom('results').selectAll().where('session_id', '=', sessionId).execute();
       expect(results).toHaveLength(3);

@@ -1,13 +1,20 @@
 /**
  * Test harness: a real server in-process (app.inject) with a real enclave child process, a fresh data
  * directory, the development bootstrap's four demo tenants and parties, and a movable clock.
+ *
+ * The database is the embedded SQLite file, or — in the `postgres` test project (vitest.config.ts, which
+ * sets TENZRO_TEST_DATABASE=postgres) — a fresh database of the run's shared PostgreSQL cluster, so every
+ * feature test runs on both dialects. A restart (the same data directory) gets the same database back.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBase64Url } from '@tenzro/crypto';
 import { signConsentStatement, type ConsentFlags } from '@tenzro/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { inject } from 'vitest';
 import { loadConfig } from './config.js';
 import type { DevCredentials } from './bootstrap.js';
 import { createLogger } from './logger.js';
@@ -44,15 +51,41 @@ export interface TestServerOptions {
   databaseUrl?: string;
 }
 
+/** Which database the feature tests run on in this test project. */
+export const TEST_DATABASE: 'sqlite' | 'postgres' = process.env.TENZRO_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+
+const DATABASE_URL_FILE = '.test-database-url';
+
+/** In the postgres project: the data directory's database (made on first use, found again on a restart). */
+async function testDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  if (TEST_DATABASE !== 'postgres') return undefined;
+  const file = join(dataDir, DATABASE_URL_FILE);
+  const existing = await readFile(file, 'utf8').catch(() => undefined);
+  if (existing) return existing;
+  const admin = new URL(inject('postgresAdminUrl'));
+  const name = `feature_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin.href });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  admin.pathname = `/${name}`;
+  await writeFile(file, admin.href, { mode: 0o600 });
+  return admin.href;
+}
+
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tenzro-server-test-')));
+  const databaseUrl = options.databaseUrl ?? (await testDatabaseUrl(dataDir));
   const env: NodeJS.ProcessEnv = {
     TENZRO_DATA_DIR: dataDir,
     PORT: '0',
     TENZRO_LOG_LEVEL: process.env.TENZRO_TEST_LOG_LEVEL ?? 'warn',
     ...(process.env.TENZRO_ENCLAVE_ENTRY ? { TENZRO_ENCLAVE_ENTRY: process.env.TENZRO_ENCLAVE_ENTRY } : {}),
-    ...(options.databaseUrl !== undefined ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   };
   const config = loadConfig(env);
