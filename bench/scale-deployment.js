@@ -84,22 +84,30 @@ function machineCpuSeconds() {
 const running = new Set();
 /** Deployments not yet stopped: an interrupted bench stops them (the cluster is no child of ours) first. */
 const active = new Set();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    const timeout = new Promise((r) => setTimeout(r, 15_000));
-    Promise.race([Promise.allSettled([...active].map((stop) => stop())), timeout]).finally(() => process.exit(130));
+let cleanupInstalled = false;
+
+function installCleanup() {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
   });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      const timeout = new Promise((r) => setTimeout(r, 15_000));
+      Promise.race([Promise.allSettled([...active].map((stop) => stop())), timeout]).finally(() => process.exit(130));
+    });
+  }
 }
 
 /**
- * @param {{ instances?: number, workers?: number, env?: Record<string, string> }} options
- *   env: extra environment for every server instance (e.g. TENZRO_MAX_CONCURRENT_UPLOADS).
+ * @param {{ instances?: number, workers?: number, env?: Record<string, string>, nodeArgs?: string[] }} options
+ *   env: extra environment for every server instance (e.g. TENZRO_MAX_CONCURRENT_UPLOADS);
+ *   nodeArgs: node options for every server instance (e.g. --cpu-prof, which NODE_OPTIONS refuses).
  */
 export async function startDeployment(options = {}) {
-  const { instances = 2, workers = 2, env = {} } = options;
+  const { instances = 2, workers = 2, env = {}, nodeArgs = [] } = options;
+  installCleanup();
   const root = mkdtempSync(join(tmpdir(), 'tenzro-bench-scale-'));
   const shared = join(root, 'shared');
   mkdirSync(shared, { recursive: true });
@@ -108,10 +116,10 @@ export async function startDeployment(options = {}) {
   let cluster;
   let db;
 
-  const startService = async (name, args, serviceEnv, ready) => {
+  const startService = async (name, args, serviceEnv, ready, execArgs = []) => {
     const logFile = join(root, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(process.execPath, [...execArgs, cli, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...serviceEnv },
       stdio: ['ignore', fd, fd],
@@ -189,7 +197,7 @@ export async function startDeployment(options = {}) {
         } catch {
           return false;
         }
-      });
+      }, nodeArgs);
       servers.push({ ...service, port, baseUrl, dataDir });
     }
     const credentials = JSON.parse(readFileSync(join(servers[0].dataDir, 'dev', 'credentials.json'), 'utf8'));

@@ -63,8 +63,11 @@ function row(scenario, fields) {
   };
 }
 
-/** Runs `fn`; says where the CPU went meanwhile (seconds per piece, others' processes, machine busy %). */
-async function withCpu(deployment, label, notes, fn) {
+/**
+ * Runs `fn`; says where the CPU went meanwhile (seconds per piece, others' processes, machine busy %) and,
+ * with `per(result)` = { n, what }, the CPU per unit of work of the instances, PostgreSQL and the workers.
+ */
+async function withCpu(deployment, label, notes, fn, per) {
   const before = deployment.cpu();
   const t = performance.now();
   const result = await fn();
@@ -72,14 +75,22 @@ async function withCpu(deployment, label, notes, fn) {
   const after = deployment.cpu();
   const parts = Object.keys(before)
     .filter((k) => k !== 'machine')
-    .map((k) => [k, after[k] - before[k]]);
-  const ours = parts.reduce((sum, [, v]) => sum + Math.max(0, v), 0);
+    .map((k) => [k, Math.max(0, after[k] - before[k])]);
+  const ours = parts.reduce((sum, [, v]) => sum + v, 0);
   const busy = after.machine.busy - before.machine.busy;
   const total = after.machine.total - before.machine.total;
+  let unit = '';
+  if (per) {
+    const { n, what } = per(result);
+    const sum = (prefix) => parts.filter(([k]) => k.startsWith(prefix)).reduce((acc, [, v]) => acc + v, 0);
+    const each = (v) => `${((v / n) * 1000).toFixed(1)} ms`;
+    unit = `; CPU per ${what} (${n}): instances ${each(sum('server'))}, PostgreSQL ${each(sum('postgres'))}, workers with their enclaves ${each(sum('worker'))}`;
+  }
   notes.push(
     `CPU during ${label} (${wall.toFixed(1)} s wall, ${cpus().length} cores): ` +
-      parts.map(([k, v]) => `${k} ${Math.max(0, v).toFixed(1)} s`).join(', ') +
-      `, other processes on the machine ${Math.max(0, busy - ours).toFixed(1)} s; machine busy ${Math.round((busy / total) * 100)}%`,
+      parts.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ') +
+      `, other processes on the machine (other users' builds and tests, the kernel) ${Math.max(0, busy - ours).toFixed(1)} s; machine busy ${Math.round((busy / total) * 100)}%` +
+      unit,
   );
   return result;
 }
@@ -141,14 +152,17 @@ async function benchStatusReads(deployment, parties, { connections, duration }, 
 
   await new Promise((r) => setTimeout(r, 1_100)); // PostgreSQL flushes its statistics at most once a second
   const x0 = await transactionsSoFar(deployment.db);
-  const one = await withCpu(deployment, 'status reads on 1 instance', notes, () => cannon(a.baseUrl + path, headers, connections, duration));
+  const perRead = (results) => ({ n: [results].flat().reduce((sum, r) => sum + served(r), 0), what: 'status read' });
+  const one = await withCpu(deployment, 'status reads on 1 instance', notes, () => cannon(a.baseUrl + path, headers, connections, duration), perRead);
   await new Promise((r) => setTimeout(r, 1_100));
   const x1 = await transactionsSoFar(deployment.db);
   notes.push(`PostgreSQL transactions per status read: ${((x1 - x0) / served(one)).toFixed(1)} (pg_stat_database over the 1-instance run, background jobs included)`);
   const half = Math.floor(connections / 2);
   const two = await withCpu(deployment, 'status reads on 2 instances', notes, () =>
     Promise.all([cannon(a.baseUrl + path, headers, half, duration), cannon(b.baseUrl + path, headers, connections - half, duration)]),
+    perRead,
   );
+  notes.push(`autocannon non2xx: ${one.non2xx} on 1 instance, ${two[0].non2xx} + ${two[1].non2xx} on 2 instances`);
   const statusRow = (scenario, results) =>
     row(scenario, {
       'wall s': Math.max(...results.map((r) => r.duration)),
@@ -286,12 +300,42 @@ function otherCodes(outcomes) {
   return Object.entries(counts).map(([k, n]) => `${n}× ${k}`).join(', ');
 }
 
+/**
+ * Until `stop` resolves, every 250 ms: a status read (database only) and a key fetch (an enclave attestation)
+ * on a session of its own, on the first instance; their latencies.
+ */
+async function probeLatencies(deployment, parties, sessionId, stop) {
+  const base = deployment.servers[0].baseUrl;
+  const headers = parties.headers('bankA');
+  const status = [];
+  const key = [];
+  let stopped = false;
+  stop.then(() => (stopped = true));
+  while (!stopped) {
+    for (const [path, into] of [[`/v1/sessions/${sessionId}/status`, status], [`/v1/sessions/${sessionId}/key`, key]]) {
+      const t = performance.now();
+      const response = await fetch(base + path, { headers });
+      await response.arrayBuffer();
+      into.push(response.ok ? performance.now() - t : Infinity);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const text = (values) => `p50 ${ms(percentile(values, 0.5))} ms, max ${ms(Math.max(...values))} ms (${values.length})`;
+  return { status: text(status), key: text(key) };
+}
+
 async function storedCount(deployment, sessionIds) {
   return Number((await deployment.db.query('select count(*) as n from submissions where session_id = any($1)', [sessionIds])).rows[0].n);
 }
 
 async function benchUploads(deployment, parties, { count }, notes) {
   const data = await mebibytePartitions();
+  const probeSession = await createSession(parties, 'latency probe', deployment.servers[0].baseUrl);
+  let idleDone;
+  const idle = probeLatencies(deployment, parties, probeSession.id, new Promise((r) => (idleDone = r)));
+  await new Promise((r) => setTimeout(r, 2_500));
+  idleDone();
+  const idleLatency = await idle;
   const rows = [];
   for (const retry of [false, true]) {
     const label = retry ? 'uploads, retry after Retry-After' : 'uploads, as they come';
@@ -299,7 +343,23 @@ async function benchUploads(deployment, parties, { count }, notes) {
     const prepared = await prepareUploads(deployment, parties, data, count, label);
     const prepMs = performance.now() - p0;
     const meanMiB = prepared.slots.reduce((sum, s) => sum + s.body.length, 0) / prepared.slots.length / MiB;
-    const fired = await withCpu(deployment, label, notes, () => fireUploads(deployment, parties, prepared.slots, { retry }));
+    let burstDone;
+    const probe = retry ? undefined : probeLatencies(deployment, parties, probeSession.id, new Promise((r) => (burstDone = r)));
+    const fired = await withCpu(
+      deployment,
+      label,
+      notes,
+      () => fireUploads(deployment, parties, prepared.slots, { retry }),
+      (f) => ({ n: f.outcomes.filter((o) => o.status >= 200 && o.status < 300).length, what: 'accepted upload' }),
+    );
+    burstDone?.();
+    if (probe) {
+      const during = await probe;
+      notes.push(
+        `head-of-line check (a status read and a key fetch every 250 ms on instance A): idle before the uploads: status ${idleLatency.status}, key ${idleLatency.key}; ` +
+          `during the burst: status ${during.status}, key ${during.key}. A key fetch is an enclave call (attestSessionKey) and waits behind the queued verifySubmission calls on its worker.`,
+      );
+    }
     const scenario = retry
       ? `${count} × ${meanMiB.toFixed(2)} MiB uploads, retried until stored`
       : `${count} × ${meanMiB.toFixed(2)} MiB uploads at once`;
@@ -381,8 +441,12 @@ async function benchSeedFlow(deployment, parties, { sessions, recordsPerBank }, 
   const partitions = {};
   for (const bank of BANKS) partitions[bank] = { json: JSON.stringify(raw[bank]), commitment: await hashCommitment(raw[bank]) };
   const t0 = performance.now();
-  const settled = await withCpu(deployment, 'the seed flow', notes, () =>
-    Promise.allSettled(Array.from({ length: sessions }, (_, i) => oneSession(parties, partitions, i))),
+  const settled = await withCpu(
+    deployment,
+    'the seed flow',
+    notes,
+    () => Promise.allSettled(Array.from({ length: sessions }, (_, i) => oneSession(parties, partitions, i))),
+    (all) => ({ n: all.filter((x) => x.status === 'fulfilled').length, what: 'session' }),
   );
   const wallMs = performance.now() - t0;
   const done = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value);

@@ -7,12 +7,13 @@
  * feature test runs on both dialects. A restart (the same data directory) gets the same database back.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBase64Url } from '@tenzro/crypto';
 import { signConsentStatement, type ConsentFlags } from '@tenzro/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from './config.js';
@@ -62,18 +63,20 @@ async function testDatabaseUrl(dataDir: string): Promise<string | undefined> {
   const file = join(dataDir, DATABASE_URL_FILE);
   const existing = await readFile(file, 'utf8').catch(() => undefined);
   if (existing) return existing;
-  const admin = new URL(inject('postgresAdminUrl'));
+  const admin = inject('postgresAdminUrl');
   const name = `feature_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: admin.href });
+  const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);
   } finally {
     await client.end();
   }
-  admin.pathname = `/${name}`;
-  await writeFile(file, admin.href, { mode: 0o600 });
-  return admin.href;
+  // The unix-socket form (postgresql://user@/postgres?host=…) is no WHATWG URL: swap the database name.
+  const url = admin.replace(/\/postgres(\?|$)/, `/${name}$1`);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeFile(file, url, { mode: 0o600 });
+  return url;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -247,4 +250,28 @@ export function demoData(who: DemoName, count = 40): unknown {
     channel: ['wire', 'ach', 'card', 'cash', 'internal'][n % 5]!,
     country: n % 9 === 0 ? 'CH' : 'DE',
   }));
+}
+
+/**
+ * Makes the database refuse inserts into `table` (only of audit events of `auditType`, when given) until the
+ * returned function is called: a trigger that raises, written for the dialect under test. Tests use it to
+ * show a state change and its audit entry commit together or not at all.
+ */
+export async function refuseInserts(t: TestServer, options: { table: 'audit_events' | 'merkle_nodes'; auditType?: string }): Promise<() => Promise<void>> {
+  const db = t.server.ctx.db;
+  const name = `refuse_${options.table}`;
+  if (options.auditType !== undefined && !/^[a-z_]+$/.test(options.auditType)) throw new TypeError('auditType: a lowercase event kind');
+  const when = options.auditType === undefined ? '' : `WHEN (NEW.type = '${options.auditType}')`;
+  if (TEST_DATABASE === 'postgres') {
+    await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'insert refused'; END $$`).execute(db);
+    await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${options.table} FOR EACH ROW ${when} EXECUTE FUNCTION ${name}()`).execute(db);
+    return async () => {
+      await sql.raw(`DROP TRIGGER ${name} ON ${options.table}`).execute(db);
+      await sql.raw(`DROP FUNCTION ${name}()`).execute(db);
+    };
+  }
+  await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${options.table} ${when} BEGIN SELECT RAISE(ABORT, 'insert refused'); END`).execute(db);
+  return async () => {
+    await sql.raw(`DROP TRIGGER ${name}`).execute(db);
+  };
 }

@@ -291,7 +291,7 @@ export class JobRunner {
       }
       let secagg: SecAggRunInputs | undefined;
       if (isSecAgg(terms)) {
-        const prepared = await unmaskPhase(ctx, run, terms, facts, { closed: () => this.#closed, leaseMs: ctx.config.runLeaseMs });
+        const prepared = await unmaskPhase(ctx, run, terms, facts, { closed: () => this.#closed });
         if (!prepared) return; // shutting down while waiting: the run stays `running` and is requeued at the next start
         ({ included, secagg } = prepared);
         if (included.length < terms.dataPolicy.minParticipants) {

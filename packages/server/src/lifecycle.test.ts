@@ -1,6 +1,5 @@
 // The session state machine of DESIGN §6: each transition and its audit entry in one transaction, the run
 // as a job, results per recipient, crypto-shredding after the run, cancellation.
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PARTY,
@@ -12,6 +11,7 @@ import {
   startTestServer,
   submitValid,
   type TestServer,
+  refuseInserts,
 } from './harness.fixture.js';
 
 let t: TestServer;
@@ -66,14 +66,13 @@ describe('transitions', () => {
 
   it('rolls the state change back when its audit entry cannot be written (one transaction)', async () => {
     const session = await createTestSession(t);
-    await sql`CREATE TRIGGER refuse_consent_audit BEFORE INSERT ON audit_events
-              WHEN NEW.type = 'consent_recorded' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.server.ctx.db);
+    const allow = await refuseInserts(t, { table: 'audit_events', auditType: 'consent_recorded' });
     try {
       const response = await consent(t, 'bankA', session.id);
       expect(response.statusCode).toBe(500);
       expect(t.json(response)).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
     } finally {
-      await sql`DROP TRIGGER refuse_consent_audit`.execute(t.server.ctx.db);
+      await allow();
     }
     expect(await t.server.ctx.db.selectFrom('consents').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
     const row = await sessionRow(session.id);

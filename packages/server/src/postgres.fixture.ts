@@ -4,7 +4,13 @@
  * Where the binaries are missing: with CI=true `postgresAvailability()` throws (a CI without PostgreSQL is
  * a broken CI); otherwise it says why the PostgreSQL tests are skipped.
  */
-import { postgresBinaries, startPostgresCluster, type PostgresAvailability, type PostgresCluster } from './dev/postgres-cluster.js';
+import {
+  postgresBinaries,
+  startPostgresCluster,
+  type PostgresAvailability,
+  type PostgresCluster,
+  type PostgresClusterOptions,
+} from './dev/postgres-cluster.js';
 
 export { POSTGRES_BIN, type PostgresAvailability, type PostgresCluster } from './dev/postgres-cluster.js';
 
@@ -17,8 +23,8 @@ export function postgresAvailability(): PostgresAvailability {
   return availability;
 }
 
-export async function startPostgres(): Promise<PostgresCluster> {
+export async function startPostgres(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   const availability = postgresAvailability();
   if (!availability.available) throw new Error(availability.reason);
-  return startPostgresCluster();
+  return startPostgresCluster(options);
 }

@@ -6,7 +6,7 @@
 import { aggregateLayoutOf, computeStatistics, encodeStatistics, getDataSchema } from '@tenzro/models';
 import { SecAggRoundResponse, type UnmaskRequest } from '@tenzro/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blobFiles, demoData, startTestServer, type TestServer } from './harness.fixture.js';
+import { TEST_DATABASE, blobFiles, demoData, startTestServer, type TestServer } from './harness.fixture.js';
 import {
   consentAs,
   createSecAggSession,
@@ -222,7 +222,9 @@ describe('the unmask phase of a run', () => {
 
 describe('a run requeued after a crash', () => {
   it('reuses the stored request and the answers already given', async () => {
-    const first = await startTestServer();
+    // On PostgreSQL the second server takes the run over once the first one's lease lapses (found by the sweep).
+    const env: Record<string, string> = TEST_DATABASE === 'postgres' ? { TENZRO_RUN_LEASE_MS: '2000', TENZRO_SWEEP_INTERVAL_MS: '500' } : {};
+    const first = await startTestServer({ env });
     const dataDir = first.dataDir;
     let second: TestServer | undefined;
     try {
@@ -236,7 +238,7 @@ describe('a run requeued after a crash', () => {
 
       // The server stops while the run waits for B and C (as a crash would leave it: running).
       await first.server.close();
-      second = await startTestServer({ dataDir });
+      second = await startTestServer({ dataDir, env });
       const after = await awaitRequest(second, a, session.id);
       expect(after).toEqual({ runId, request });
       expect((await round(second, a, session.id)).unmasked).toEqual([a.partyId]);

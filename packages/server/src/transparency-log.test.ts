@@ -5,7 +5,6 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   canonicalBytes,
@@ -42,6 +41,7 @@ import {
   consent,
   createTestSession,
   demoData,
+  refuseInserts,
   startTestServer,
   submitValid,
   uploadData,
@@ -132,12 +132,11 @@ describe('appending is atomic with the state change', () => {
   it('a refused audit row rolls back the consent, and leaves no leaf and no node', async () => {
     const session = await createTestSession(t);
     const [size, nodes] = [await logSize(), await nodeCount()];
-    await sql`CREATE TRIGGER refuse_consent_leaf BEFORE INSERT ON audit_events
-              WHEN NEW.type = 'consent_recorded' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.server.ctx.db);
+    const allow = await refuseInserts(t, { table: 'audit_events', auditType: 'consent_recorded' });
     try {
       expect((await consent(t, 'bankA', session.id)).statusCode).toBe(500);
     } finally {
-      await sql`DROP TRIGGER refuse_consent_leaf`.execute(t.server.ctx.db);
+      await allow();
     }
     expect(await t.server.ctx.db.selectFrom('consents').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
     expect([await logSize(), await nodeCount()]).toEqual([size, nodes]);
@@ -146,11 +145,11 @@ describe('appending is atomic with the state change', () => {
   it('a refused Merkle node rolls back the consent and its audit row', async () => {
     const session = await createTestSession(t);
     const [size, nodes] = [await logSize(), await nodeCount()];
-    await sql`CREATE TRIGGER refuse_nodes BEFORE INSERT ON merkle_nodes BEGIN SELECT RAISE(ABORT, 'node refused'); END`.execute(t.server.ctx.db);
+    const allow = await refuseInserts(t, { table: 'merkle_nodes' });
     try {
       expect((await consent(t, 'bankA', session.id)).statusCode).toBe(500);
     } finally {
-      await sql`DROP TRIGGER refuse_nodes`.execute(t.server.ctx.db);
+      await allow();
     }
     expect(await t.server.ctx.db.selectFrom('consents').selectAll().where('session_id', '=', session.id).execute()).toEqual([]);
     expect(await kinds(session.id)).toEqual(['session_created', 'key_issued']);

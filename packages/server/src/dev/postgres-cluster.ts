@@ -45,8 +45,10 @@ export function postgresBinaries(): PostgresAvailability {
 }
 
 export interface PostgresCluster {
-  /** URL of the cluster's first database (`tenzro`), over the unix socket. */
+  /** URL of the cluster's first database (`tenzro_1`), over the unix socket. */
   url: string;
+  /** URL of the maintenance database (`postgres`), for a client that creates databases itself. */
+  adminUrl: string;
   /** Creates a fresh empty database and returns its URL. */
   createDatabase(): Promise<string>;
   stop(): Promise<void>;
@@ -78,7 +80,12 @@ function urlOf(socketDir: string, port: number, database: string): string {
 }
 
 /** Starts a fresh cluster with one empty database (`url`); throws when the binaries are missing. */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export interface PostgresClusterOptions {
+  /** The server's max_connections (default 60; a test run sharing one cluster across files needs more). */
+  maxConnections?: number;
+}
+
+export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   const availability = postgresBinaries();
   if (!availability.available) throw new Error(availability.reason);
   const dir = await mkdtemp(join(tmpdir(), 'tenzro-pg-'));
@@ -103,7 +110,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
       '-c shared_buffers=16MB',
-      '-c max_connections=60',
+      `-c max_connections=${options.maxConnections ?? 60}`,
     ].join(' ');
     await exec(join(POSTGRES_BIN, 'pg_ctl'), ['-D', dataDir, '-o', serverOptions, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
     started = true;
@@ -123,6 +130,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     const url = await createDatabase();
     return {
       url,
+      adminUrl: urlOf(dir, port, 'postgres'),
       createDatabase,
       async stop() {
         await exec(join(POSTGRES_BIN, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);

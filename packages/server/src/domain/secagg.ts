@@ -50,7 +50,6 @@ import { nowIso, type Context } from '../context.js';
 import type { RunsTable, SecAggRoundsTable, SecAggUnmaskTable, SessionsTable } from '../db/schema.js';
 import { appendAudit } from '../repositories/audit.js';
 import type { Executor } from '../repositories/executor.js';
-import { findRunById, updateRun } from '../repositories/runs.js';
 import {
   findRound,
   findUnmask,
@@ -723,8 +722,6 @@ export interface PreparedSecAggRun {
 export interface UnmaskPhaseOptions {
   /** True once the runner is shutting down: stop waiting and leave the run to be requeued. */
   closed(): boolean;
-  /** The run's lease beyond the unmask deadline (the runner's RUN_LEASE_MS), so a waiting run is not reclaimed. */
-  leaseMs: number;
   sleep?(ms: number): Promise<void>;
 }
 
@@ -808,10 +805,7 @@ export async function unmaskPhase(
         at: now,
       });
     }
-    // The run's lease outlives the wait.
-    const live = await findRunById(trx, run.id);
-    const lease = addMs(deadline, options.leaseMs);
-    if (live && live.lease_until !== null && live.lease_until < lease) await updateRun(trx, run.id, { lease_until: lease });
+    // The run's lease is renewed by its instance while it waits (jobs.ts), and lapses if that instance dies.
     return { deadline };
   });
 
