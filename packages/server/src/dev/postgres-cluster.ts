@@ -79,12 +79,12 @@ function urlOf(socketDir: string, port: number, database: string): string {
   return `postgresql://${USER}@/${database}?host=${encodeURIComponent(socketDir)}&port=${port}`;
 }
 
-/** Starts a fresh cluster with one empty database (`url`); throws when the binaries are missing. */
 export interface PostgresClusterOptions {
   /** The server's max_connections (default 60; a test run sharing one cluster across files needs more). */
   maxConnections?: number;
 }
 
+/** Starts a fresh cluster with one empty database (`url`); throws when the binaries are missing. */
 export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   const availability = postgresBinaries();
   if (!availability.available) throw new Error(availability.reason);
