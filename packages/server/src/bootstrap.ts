@@ -84,7 +84,8 @@ export async function bootstrapDevelopment(ctx: Context, baseUrl: string): Promi
     if (existsSync(path)) {
       await refreshCredentials(path, { baseUrl, info: ctx.enclave.info(), mpcNodeMeasurement: (await ctx.mpc.measurement()) ?? null });
     }
-    else ctx.logger.warn({ path }, 'development tenants exist but their credentials file is missing');
+    // Several instances on one database: the instance that created the tenants holds the file.
+    else ctx.logger.info({ path }, 'development tenants exist; their credentials file is in the data directory of the instance that created them');
     return existsSync(path) ? path : undefined;
   }
   const info = ctx.enclave.info();

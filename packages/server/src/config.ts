@@ -29,7 +29,7 @@ export interface ServerConfig {
   environment: Environment;
   /** Largest accepted ciphertext upload, in bytes. */
   maxUploadBytes: number;
-  /** Uploads streaming at once; the next one gets 429 with Retry-After. */
+  /** Uploads in progress at once (streaming, then verified by the enclave); the next one gets 429 with Retry-After. */
   maxConcurrentUploads: number;
   /** An upload that sends nothing for this long is aborted (a client sending 1 byte a second still counts). */
   uploadIdleTimeoutMs: number;

@@ -1,4 +1,7 @@
-/** Bounds the uploads streaming at once; beyond the bound a caller is told to come back (429 + Retry-After). */
+/**
+ * Bounds the uploads in progress on this instance — streaming, then being verified by the enclave; beyond
+ * the bound a caller is told to come back (429 + Retry-After).
+ */
 import { TenzroError } from '@tenzro/protocol';
 
 export const UPLOAD_RETRY_AFTER_SECONDS = 2;

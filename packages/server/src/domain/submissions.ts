@@ -136,10 +136,13 @@ export async function receiveSubmission(
   if (meta.contentLength !== undefined && meta.contentLength > ctx.config.maxUploadBytes) {
     throw new TenzroError('payload_too_large', `the upload exceeds the limit of ${ctx.config.maxUploadBytes} bytes`);
   }
-  const blob = await ctx.uploads.run(() =>
-    ctx.blobs.write(body, { maxBytes: ctx.config.maxUploadBytes, idleTimeoutMs: ctx.config.uploadIdleTimeoutMs }),
-  );
-  return recordSubmission(ctx, actor, gate, meta, blob, rules);
+  // The slot is held through the enclave's verification too: that is where an upload's cost lies (a 1 MiB
+  // body streams in milliseconds on a fast link, its check takes the enclave ~100 ms), so the gate bounds
+  // the work queued in the enclave and a burst is told to come back (429) instead of waiting there.
+  return ctx.uploads.run(async () => {
+    const blob = await ctx.blobs.write(body, { maxBytes: ctx.config.maxUploadBytes, idleTimeoutMs: ctx.config.uploadIdleTimeoutMs });
+    return recordSubmission(ctx, actor, gate, meta, blob, rules);
+  });
 }
 
 /**
