@@ -37,6 +37,7 @@ import {
   type SessionTerms,
 } from '@tenzro/protocol';
 import { nowIso, type Context } from './context.js';
+import { sendAfterCommit } from './queue/after-commit.js';
 import type { RunsTable } from './db/schema.js';
 import { parseTerms } from './domain/access.js';
 import { factsOf, finishShreddingOrQueue, openStatusOf, shredInTransaction } from './domain/lifecycle.js';
@@ -430,7 +431,7 @@ export class JobRunner {
           await requeueInTransaction(trx, current, nowIso(ctx), 'enclave_stopped');
           return true;
         });
-        if (requeued) await ctx.queue.send('run', { runId: run.id });
+        if (requeued) await sendAfterCommit(ctx, 'run', { runId: run.id });
         return;
       } catch (writeError) {
         ctx.logger.error({ err: writeError, runId: run.id }, 'requeueing a run failed; it is claimed again once its lease lapses');

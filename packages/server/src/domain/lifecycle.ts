@@ -15,6 +15,7 @@ import {
   type SessionTerms,
 } from '@tenzro/protocol';
 import { nowIso, type Context } from '../context.js';
+import { sendAfterCommit } from '../queue/after-commit.js';
 import type { ConsentsTable, SessionsTable, SubmissionsTable } from '../db/schema.js';
 import { appendAudit } from '../repositories/audit.js';
 import { consentsOf } from '../repositories/consents.js';
@@ -244,7 +245,7 @@ export async function finishShreddingOrQueue(ctx: Context, sessionId: string, ha
   } catch (error) {
     ctx.logger.error({ err: error, sessionId }, 'finishing crypto-shredding failed; queued');
   }
-  if (!done) await ctx.queue.send('finish-shredding', { sessionId });
+  if (!done) await sendAfterCommit(ctx, 'finish-shredding', { sessionId });
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type SessionStatus,
 } from '@tenzro/protocol';
 import { nowIso, type Context } from '../context.js';
+import { sendAfterCommit } from '../queue/after-commit.js';
 import { appendAudit } from '../repositories/audit.js';
 import { activeRun, findRun, insertRun } from '../repositories/runs.js';
 import { findSession } from '../repositories/sessions.js';
@@ -72,7 +73,7 @@ export async function requestRun(ctx: Context, actor: Actor, sessionId: string, 
     return { created: true, run: runView(run) };
   });
   // After the commit: a crash before this send leaves a queued run the reconciler sends again (jobs.ts).
-  if (outcome.created) await ctx.queue.send('run', { runId: outcome.run.runId });
+  if (outcome.created) await sendAfterCommit(ctx, 'run', { runId: outcome.run.runId });
   return outcome;
 }
 

@@ -28,6 +28,7 @@ import {
 } from '@tenzro/protocol';
 import { randomBytes } from 'node:crypto';
 import { nowIso, type Context } from '../context.js';
+import { sendAfterCommit } from '../queue/after-commit.js';
 import type { SessionMembersTable } from '../db/schema.js';
 import { appendAudit } from '../repositories/audit.js';
 import { findParties } from '../repositories/parties.js';
@@ -206,7 +207,7 @@ export async function createSession(ctx: Context, actor: Actor, request: CreateS
     }
   }
   // Expiry is a job due at expiresAt (any instance enforces it); the local timer and the sweep back it up.
-  await ctx.queue.send('session-expiry', { sessionId }, { startAfter: new Date(terms.expiresAt) });
+  await sendAfterCommit(ctx, 'session-expiry', { sessionId }, { startAfter: new Date(terms.expiresAt) });
   ctx.signals.expiryChanged();
   // An mpc session's nodes (started here in development) make its Beaver triples now, in the background.
   startPreprocessing(ctx, sessionId, terms);
