@@ -20,6 +20,7 @@ import {
 } from '@tenzro/protocol';
 import { enclaveLost } from './enclave-lost.js';
 import { settleReply, type PendingCall } from './enclave-replies.js';
+import { ReadyWaiters } from './ready-waiters.js';
 import type { Logger } from './logger.js';
 
 export { EnclaveCallError } from './enclave-replies.js';
@@ -85,7 +86,7 @@ export class EnclaveSupervisor implements EnclavePort {
   #startedAt = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
+  readonly #readyWaiters = new ReadyWaiters();
 
   constructor(options: EnclaveSupervisorOptions) {
     if (typeof options.entry !== 'string' || options.entry === '') throw new TypeError('entry must be a file path');
@@ -124,33 +125,16 @@ export class EnclaveSupervisor implements EnclavePort {
     return this.#send(op, params);
   }
 
-  #waitReady(timeoutMs: number): Promise<void> {
-    if (this.#closed) return Promise.reject(unavailable('the enclave supervisor is closed'));
-    if (this.#ready) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#readyWaiters.delete(waiter);
-        reject(unavailable('the enclave is restarting; try again shortly'));
-      }, timeoutMs);
-      this.#readyWaiters.add(waiter);
-    });
+  async #waitReady(timeoutMs: number): Promise<void> {
+    if (this.#closed) throw unavailable('the enclave supervisor is closed');
+    if (this.#ready) return;
+    if (!(await this.#readyWaiters.wait(timeoutMs))) throw unavailable('the enclave is restarting; try again shortly');
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#restartTimer);
-    for (const waiter of this.#readyWaiters) waiter.reject(unavailable('the enclave supervisor is closed'));
-    this.#readyWaiters.clear();
+    this.#readyWaiters.fail(unavailable('the enclave supervisor is closed'));
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -208,8 +192,7 @@ export class EnclaveSupervisor implements EnclavePort {
         pid: hello.pid,
       };
       this.#ready = true;
-      for (const waiter of this.#readyWaiters) waiter.resolve();
-      this.#readyWaiters.clear();
+      this.#readyWaiters.wake();
       logger.info({ provider: hello.provider, measurement: hello.measurement, enclavePid: child.pid }, 'enclave ready');
       this.#options.onHello?.(this.#info);
       return this.#info;

@@ -27,6 +27,7 @@ import {
 import { DEFAULT_TIMEOUTS_MS, type EnclaveInfo, type EnclaveParams, type EnclavePort } from './enclave-client.js';
 import { enclaveLost } from './enclave-lost.js';
 import { settleReply, type PendingCall } from './enclave-replies.js';
+import { ReadyWaiters } from './ready-waiters.js';
 import { MAX_WORKER_TOKEN_LENGTH, MIN_WORKER_TOKEN_LENGTH, WorkerGreeting } from './enclave-worker.js';
 import type { Logger } from './logger.js';
 
@@ -134,7 +135,7 @@ export class EnclavePool implements EnclavePort {
   readonly #options: EnclavePoolOptions;
   readonly #timeouts: Record<EnclaveOp, number>;
   readonly #links: Link[];
-  readonly #readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
+  readonly #readyWaiters = new ReadyWaiters();
   /** The first accepted worker's hello: every other worker must match its measurement and root. */
   #reference: EnclaveInfo | undefined;
   #cursor = 0;
@@ -204,8 +205,7 @@ export class EnclavePool implements EnclavePort {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const waiter of this.#readyWaiters) waiter.reject(unavailable('the enclave pool is closed'));
-    this.#readyWaiters.clear();
+    this.#readyWaiters.fail(unavailable('the enclave pool is closed'));
     const closing: Promise<void>[] = [];
     for (const link of this.#links) {
       clearTimeout(link.retryTimer);
@@ -254,23 +254,7 @@ export class EnclavePool implements EnclavePort {
       if (link) return link;
       const left = deadline - Date.now();
       if (left <= 0) throw unavailable('no enclave worker is ready; try again shortly');
-      await new Promise<void>((resolve, reject) => {
-        const waiter = {
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          reject: (error: Error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        };
-        const timer = setTimeout(() => {
-          this.#readyWaiters.delete(waiter);
-          resolve();
-        }, left);
-        this.#readyWaiters.add(waiter);
-      });
+      await this.#readyWaiters.wait(left);
     }
   }
 
@@ -366,8 +350,7 @@ export class EnclavePool implements EnclavePort {
     link.lastProblem = undefined;
     link.logger.info({ measurement, enclavePid: pid }, 'enclave worker ready');
     this.#startHeartbeat(link, socket);
-    for (const waiter of this.#readyWaiters) waiter.resolve();
-    this.#readyWaiters.clear();
+    this.#readyWaiters.wake();
     try {
       this.#options.onHello?.(hello);
     } catch (error) {
