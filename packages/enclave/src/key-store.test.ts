@@ -151,6 +151,23 @@ describe('KeyStore on a state directory shared by two workers', () => {
     await b.keys.unsealSessionKey(SESSION_2, other.sealedKey);
   });
 
+  it('purgeDestroyed zeroes the copy another store destroyed without waiting for a request about it', async () => {
+    const stateDir = await tempDir('tenzro-keys-shared-');
+    const a = await open(stateDir);
+    const b = await open(stateDir);
+    const created = await a.keys.createSessionKey(SESSION_1);
+    const kept = await a.keys.createSessionKey(SESSION_2);
+    const cachedInB = await b.keys.unsealSessionKey(SESSION_1, created.sealedKey);
+    const otherInB = await b.keys.unsealSessionKey(SESSION_2, kept.sealedKey);
+    expect(await b.keys.purgeDestroyed()).toBe(0);
+    await a.keys.destroySessionKey(SESSION_1);
+    expect(cachedInB.destroyed).toBe(false); // nothing has asked b about SESSION_1 since
+    expect(await b.keys.purgeDestroyed()).toBe(1);
+    expect(cachedInB.destroyed).toBe(true);
+    expect(otherInB.destroyed).toBe(false);
+    expect(await b.keys.purgeDestroyed()).toBe(0);
+  });
+
   it('a tombstone written before the other store first looked at the file counts too', async () => {
     const stateDir = await tempDir('tenzro-keys-shared-');
     const a = await open(stateDir);

@@ -211,6 +211,18 @@ export class KeyStore {
     return { destroyedAt };
   }
 
+  /**
+   * Re-reads the tombstones and zeroes every cached key whose session another enclave sharing the state
+   * directory destroyed (the host asks one worker to destroy a key; the others' copies go here). Returns
+   * how many sessions were dropped. main.ts calls it every few seconds.
+   */
+  async purgeDestroyed(): Promise<number> {
+    await this.#tombstones.refresh();
+    const destroyed = new Set([...this.#cache.values()].map((e) => e.sessionId).filter((id) => this.#tombstones.destroyedAt(id) !== undefined));
+    for (const sessionId of destroyed) this.#forget(sessionId);
+    return destroyed.size;
+  }
+
   /** Zeroes every cached key (process shutdown). */
   close(): void {
     for (const entry of this.#cache.values()) entry.key.destroy();

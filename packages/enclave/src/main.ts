@@ -28,6 +28,9 @@ import { NarrativeConfigError } from './narrative/openai-compatible.js';
 import { MpcNodeTrustError, acceptedMpcNodeMeasurements } from './mpc-node-trust.js';
 import { CaptureConfigError, captureSinkFromEnv, type CaptureSink } from './secagg-capture.js';
 
+/** How often the enclave drops cached keys that another enclave of the deployment destroyed. */
+const PURGE_INTERVAL_MS = 5_000;
+
 async function serve(): Promise<number> {
   const stateDir = process.env.TENZRO_ENCLAVE_STATE_DIR;
   if (!stateDir) {
@@ -83,6 +86,11 @@ async function serve(): Promise<number> {
     throw error;
   }
   logEvent('ready', { provider: nsm.provider, measurement, pid: process.pid, capture: capture !== undefined, mpcNodeMeasurements: mpcNodeMeasurements.length, narrativeBackends: narrative.ids().join(',') });
+  // Keys destroyed through another enclave worker (a shared state directory) leave this one's memory too.
+  const purge = setInterval(() => {
+    keys.purgeDestroyed().catch((error: unknown) => logError('tombstone_refresh_failed', error));
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
   try {
     await serveChannel(process.stdin, process.stdout, createHandler({ nsm, keys, capture, mpcNodeMeasurements, narrative }));
   } catch (error) {
@@ -92,6 +100,7 @@ async function serve(): Promise<number> {
     }
     throw error;
   } finally {
+    clearInterval(purge);
     keys.close();
     await narrative.close();
   }

@@ -227,6 +227,29 @@ describe('EnclavePool over real enclave workers', () => {
     }
   });
 
+  it('a key destruction reaches every ready worker, so none keeps the unsealed key in memory', async () => {
+    const both = poolOf([a.url, b.url]).pool;
+    const onlyA = poolOf([a.url]).pool;
+    const onlyB = poolOf([b.url]).pool;
+    try {
+      await Promise.all([both.start(), onlyA.start(), onlyB.start()]);
+      await until(() => both.workers().every((w) => w.ready), 10_000, 'both workers ready');
+      const { terms, sessionId } = await sessionFor(both.info()!);
+      const created = await onlyA.call('createSessionKey', { sessionId });
+      // both enclaves now hold the unsealed key
+      await onlyB.call('attestSessionKey', { sessionId, sealedKey: created.sealedKey, terms });
+      const before = [a.output(), b.output()].map((text) => text.split('"op":"destroySessionKey"').length);
+      await both.call('destroySessionKey', { sessionId, reason: 'expired', ciphertexts: [] });
+      await until(
+        () => [a.output(), b.output()].every((text, i) => text.split('"op":"destroySessionKey"').length > before[i]!),
+        5_000,
+        'each worker to log the destruction',
+      );
+    } finally {
+      await Promise.all([both.close(), onlyA.close(), onlyB.close()]);
+    }
+  });
+
   it('a wrong token is refused: the pool logs it once, keeps retrying, and refuses calls after readyWaitMs', async () => {
     const wrong = 'w'.repeat(40);
     const { pool, log } = poolOf([a.url], { token: wrong, readyWaitMs: 800 });

@@ -199,7 +199,26 @@ export class EnclavePool implements EnclavePort {
     if (this.#closed) throw unavailable('the enclave pool is closed');
     this.#connectAll();
     const link = this.#pick() ?? (await this.#waitForWorker(Math.min(this.#timeouts[op], this.#options.readyWaitMs ?? 30_000)));
+    if (op === 'destroySessionKey') return this.#destroyEverywhere(link, params as unknown as EnclaveParams<'destroySessionKey'>) as Promise<EnclaveResultOf<Op>>;
     return this.#send(link, op, params, this.#timeouts[op]);
+  }
+
+  /**
+   * A key destruction goes to every ready worker, not one: each may hold the unsealed key in memory. The
+   * tombstone is shared (the first answer's time stands for all); the answer is the picked worker's, and
+   * the others' refusals are logged (their enclaves also drop the key within seconds of the tombstone).
+   */
+  async #destroyEverywhere(picked: Link, params: EnclaveParams<'destroySessionKey'>): Promise<EnclaveResultOf<'destroySessionKey'>> {
+    const others = this.#links.filter((link) => link !== picked && link.state === 'ready');
+    const timeout = this.#timeouts.destroySessionKey;
+    const [answer, ...rest] = await Promise.allSettled([picked, ...others].map((link) => this.#send(link, 'destroySessionKey', params, timeout)));
+    rest.forEach((outcome, i) => {
+      if (outcome.status === 'rejected') {
+        this.#options.logger.warn({ worker: others[i]!.url, err: outcome.reason }, 'enclave pool: a worker did not confirm a key destruction');
+      }
+    });
+    if (answer!.status === 'rejected') throw answer!.reason;
+    return answer!.value;
   }
 
   async close(): Promise<void> {
