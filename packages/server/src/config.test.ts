@@ -69,7 +69,7 @@ describe('scale-out settings', () => {
     expect(config.runLeaseMs).toBe(30_000);
     expect(config.runTimeoutMs).toBe(600_000);
     expect(config.sweepIntervalMs).toBe(30_000);
-    expect(loadConfig({ TENZRO_DATA_DIR: '/a', TENZRO_SHARED_DIR: '/b' }).sharedDir).toBe('/b');
+    expect(loadConfig({ TENZRO_DATA_DIR: '/a', TENZRO_SHARED_DIR: '/b', DATABASE_URL: 'postgres://db/t' }).sharedDir).toBe('/b');
   });
 
   it('takes tcp://host:port workers with their token', () => {
@@ -88,13 +88,45 @@ describe('scale-out settings', () => {
       }
       throw new Error('accepted');
     };
-    for (const bad of ['http://h:1', 'tcp://h', 'tcp://h:1/x', 'h:1', 'tcp://u@h:1']) {
+    for (const bad of ['http://h:1', 'tcp://h', 'tcp://h:1/x', 'h:1', 'tcp://u@h:1', 'tcp://h:0', 'tcp://h:1?x=1', 'tcp://h:1#x']) {
       expect(refused({ TENZRO_ENCLAVE_WORKERS: bad, TENZRO_ENCLAVE_WORKER_TOKEN: TOKEN })).toMatch(/^TENZRO_ENCLAVE_WORKERS: .* is not a tcp:\/\/host:port address$/);
     }
     expect(refused({ TENZRO_ENCLAVE_WORKERS: 'tcp://h:1,tcp://h:1', TENZRO_ENCLAVE_WORKER_TOKEN: TOKEN })).toBe('TENZRO_ENCLAVE_WORKERS names a worker twice');
     expect(refused({ TENZRO_ENCLAVE_WORKERS: 'tcp://h:1' })).toBe('TENZRO_ENCLAVE_WORKERS needs TENZRO_ENCLAVE_WORKER_TOKEN');
     const short = refused({ TENZRO_ENCLAVE_WORKERS: 'tcp://h:1', TENZRO_ENCLAVE_WORKER_TOKEN: 'short-secret' });
-    expect(short).toBe('TENZRO_ENCLAVE_WORKER_TOKEN must be at least 32 characters');
+    expect(short).toBe('TENZRO_ENCLAVE_WORKER_TOKEN must be 32 to 1024 characters');
+    expect(short).not.toContain('short-secret');
+    expect(refused({ TENZRO_DATA_DIR: '/a', TENZRO_SHARED_DIR: '/b' })).toBe(
+      'TENZRO_SHARED_DIR is for several instances over one PostgreSQL: set DATABASE_URL too, or leave it unset',
+    );
     expect(refused({ TENZRO_RUN_LEASE_MS: '100' })).toBe('TENZRO_RUN_LEASE_MS must be between 1500 and 3600000, got 100');
+  });
+});
+
+describe('a new TENZRO_SHARED_DIR on an existing deployment', () => {
+  it('is refused while the data directory holds a log key, an enclave root or blobs the shared one lacks', async () => {
+    const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { assertSharedStateInPlace } = await import('./shared-dir.js');
+    const root = await mkdtemp(join(tmpdir(), 'tenzro-shared-dir-'));
+    try {
+      const dataDir = join(root, 'data');
+      const sharedDir = join(root, 'shared');
+      await mkdir(join(dataDir, 'log'), { recursive: true });
+      await mkdir(join(sharedDir, 'blobs'), { recursive: true }); // an empty store holds nothing
+      expect(() => assertSharedStateInPlace({ dataDir, sharedDir })).not.toThrow();
+      await writeFile(join(dataDir, 'log', 'log-key.json'), '{}');
+      await mkdir(join(dataDir, 'blobs', 'ab'), { recursive: true });
+      expect(() => assertSharedStateInPlace({ dataDir, sharedDir })).toThrow(ConfigError);
+      expect(() => assertSharedStateInPlace({ dataDir, sharedDir })).toThrow(/lacks log\/log-key\.json, blobs, which TENZRO_DATA_DIR/);
+      await mkdir(join(sharedDir, 'log'), { recursive: true });
+      await writeFile(join(sharedDir, 'log', 'log-key.json'), '{}');
+      await mkdir(join(sharedDir, 'blobs', 'cd'), { recursive: true });
+      expect(() => assertSharedStateInPlace({ dataDir, sharedDir })).not.toThrow();
+      expect(() => assertSharedStateInPlace({ dataDir, sharedDir: dataDir })).not.toThrow();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

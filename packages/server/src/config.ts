@@ -5,7 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresUrlProblem } from './db/postgres-url.js';
-import { MIN_WORKER_TOKEN_LENGTH } from './enclave-worker.js';
+import { MAX_WORKER_TOKEN_LENGTH, MIN_WORKER_TOKEN_LENGTH } from './enclave-worker.js';
 
 export type Environment = 'development' | 'production';
 
@@ -137,7 +137,7 @@ function enclaveWorkers(env: NodeJS.ProcessEnv): string[] | undefined {
     } catch {
       throw new ConfigError(`TENZRO_ENCLAVE_WORKERS: ${JSON.stringify(worker)} is not a tcp://host:port address`);
     }
-    if (url.protocol !== 'tcp:' || url.hostname === '' || url.port === '' || url.pathname !== '' || url.username !== '') {
+    if (url.protocol !== 'tcp:' || url.hostname === '' || url.port === '' || url.port === '0' || url.pathname !== '' || url.username !== '' || url.search !== '' || url.hash !== '') {
       throw new ConfigError(`TENZRO_ENCLAVE_WORKERS: ${JSON.stringify(worker)} is not a tcp://host:port address`);
     }
   }
@@ -153,15 +153,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const workers = enclaveWorkers(env);
   const workerToken = env.TENZRO_ENCLAVE_WORKER_TOKEN || undefined;
   if (workers && workerToken === undefined) throw new ConfigError('TENZRO_ENCLAVE_WORKERS needs TENZRO_ENCLAVE_WORKER_TOKEN');
-  if (workerToken !== undefined && workerToken.length < MIN_WORKER_TOKEN_LENGTH) {
-    throw new ConfigError(`TENZRO_ENCLAVE_WORKER_TOKEN must be at least ${MIN_WORKER_TOKEN_LENGTH} characters`);
+  if (workerToken !== undefined && (workerToken.length < MIN_WORKER_TOKEN_LENGTH || workerToken.length > MAX_WORKER_TOKEN_LENGTH)) {
+    throw new ConfigError(`TENZRO_ENCLAVE_WORKER_TOKEN must be ${MIN_WORKER_TOKEN_LENGTH} to ${MAX_WORKER_TOKEN_LENGTH} characters`);
   }
   const dataDir = resolve(env.TENZRO_DATA_DIR || '.tenzro');
+  const sharedDir = env.TENZRO_SHARED_DIR ? resolve(env.TENZRO_SHARED_DIR) : dataDir;
+  // Two SQLite instances sharing a directory would sign two different logs with one key (a log fork).
+  if (sharedDir !== dataDir && !env.DATABASE_URL) {
+    throw new ConfigError('TENZRO_SHARED_DIR is for several instances over one PostgreSQL: set DATABASE_URL too, or leave it unset');
+  }
   return {
     port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
     host: env.HOST || '127.0.0.1',
     dataDir,
-    sharedDir: env.TENZRO_SHARED_DIR ? resolve(env.TENZRO_SHARED_DIR) : dataDir,
+    sharedDir,
     databaseUrl: databaseUrl(env),
     environment: env.TENZRO_ENV === 'production' ? 'production' : 'development',
     maxUploadBytes: integer(env, 'TENZRO_MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { merkleRoot, fromHex, rootAt } from '@tenzro/crypto';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ClockSkewError, clockSkewMs } from './clock-skew.js';
 import { createDatabase, migrate, type DatabaseHandle } from './db/database.js';
 import { dialectFor, postgresDialect } from './db/dialect.js';
 import { redactPostgresUrl } from './db/postgres-url.js';
@@ -443,6 +444,27 @@ describe.skipIf(!availability.available)(`PostgreSQL only${postgresReason ? ` (s
       expect(order).toEqual(['first claimed', 'second saw running']);
     } finally {
       await handle.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('measures this host against the database clock, and refuses to start an instance whose clock is off by more than a third of the lease', async () => {
+    const url = await cluster!.createDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenzro-skew-test-'));
+    const handle = await createDatabase({ dataDir, url });
+    try {
+      expect(Math.abs(await clockSkewMs(handle.db))).toBeLessThan(250);
+      // The database's clock an hour ahead: a clock_timestamp() found before pg_catalog's for this database.
+      await sql`create function public.clock_timestamp() returns timestamptz language sql as $$ select pg_catalog.clock_timestamp() + interval '1 hour' $$`.execute(handle.db);
+      await sql.raw(`alter database ${new URL(url.replace('postgresql://tenzro@/', 'postgresql://tenzro@h/')).pathname.slice(1)} set search_path = public, pg_catalog`).execute(handle.db);
+    } finally {
+      await handle.close();
+    }
+    try {
+      const refusal = await rejection(startTestServer({ dataDir, databaseUrl: url }));
+      expect(refusal).toBeInstanceOf(ClockSkewError);
+      expect((refusal as Error).message).toMatch(/^this host's clock is 36\d{5} ms behind the database's \(at most 10000 ms is safe with TENZRO_RUN_LEASE_MS\)/);
+    } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
   });

@@ -14,6 +14,8 @@ import { bootstrapDevelopment, credentialsPath, refreshCredentials } from './boo
 import { BlobStore } from './blob-store.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import type { Context, Signals } from './context.js';
+import { assertSharedStateInPlace } from './shared-dir.js';
+import { ClockSkewError, clockSkewMs, describeSkew, maxClockSkewMs } from './clock-skew.js';
 import { createDatabase } from './db/database.js';
 import { enforceExpiry, finishShreddingJob, resumeShredding } from './domain/lifecycle.js';
 import { EnclaveSupervisor, type EnclaveInfo, type EnclavePort, type EnclaveSupervisorOptions } from './enclave-client.js';
@@ -69,12 +71,25 @@ export interface RunningServer {
 export type EnclaveService = EnclavePort & { start(): Promise<unknown>; close(): Promise<void> };
 
 export async function startServer(config: ServerConfig = loadConfig(), options: StartOptions = {}): Promise<RunningServer> {
+  assertSharedStateInPlace(config);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = options.logger ?? createLogger({ level: config.logLevel, dataDir: config.dataDir });
   // TENZRO_MPC_NODES is checked before anything opens: a bad file is a startup error naming the problem.
   const configuredFleets: ConfiguredFleets | undefined = config.mpcNodesFile ? await loadMpcNodesFile(config.mpcNodesFile) : undefined;
   const database = await createDatabase({ dataDir: config.dataDir, url: config.databaseUrl });
   const clock = options.clock ?? (() => new Date());
+  const skewLimitMs = maxClockSkewMs(config.runLeaseMs);
+  const checkClock = async (): Promise<number | undefined> => {
+    if (database.dialect.name !== 'postgres') return undefined;
+    return clockSkewMs(database.db);
+  };
+  try {
+    const skew = await checkClock();
+    if (skew !== undefined && Math.abs(skew) > skewLimitMs) throw new ClockSkewError(describeSkew(skew, skewLimitMs));
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   let logKey: LogKey;
   let changes: SessionChangeBus;
   try {
@@ -170,7 +185,14 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     queue,
   };
   const jobs = new JobRunner(ctx, { concurrency: options.runConcurrency });
-  expiry = new ExpiryWatcher(ctx, { sweepIntervalMs: options.expirySweepMs ?? config.sweepIntervalMs, reconcileRuns: () => jobs.reconcile() });
+  expiry = new ExpiryWatcher(ctx, {
+    sweepIntervalMs: options.expirySweepMs ?? config.sweepIntervalMs,
+    reconcileRuns: async () => {
+      const skew = await checkClock();
+      if (skew !== undefined && Math.abs(skew) > skewLimitMs) logger.error({ skewMs: skew }, describeSkew(skew, skewLimitMs));
+      await jobs.reconcile();
+    },
+  });
 
   const enclaveTimeout = options.enclaveStartTimeoutMs ?? 60_000;
   await Promise.race([

@@ -87,7 +87,8 @@ export function describeError(error: unknown): { message: string; code?: string 
 }
 
 /** pg-boss 10 refuses an expiry of 24 hours or more. */
-const MAX_EXPIRE_SECONDS = 24 * 3600 - 1;
+/** pg-boss 10 refuses expiries of a day or more; the embedded queue keeps the same bound. */
+export const MAX_EXPIRE_SECONDS = 24 * 3600 - 1;
 /** pg-boss 10's floor on the polling interval. */
 const MIN_POLLING_SECONDS = 0.5;
 

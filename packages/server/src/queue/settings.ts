@@ -6,6 +6,7 @@
  * `runLeaseMs` and the reconciler sends a fresh job (jobs.ts).
  */
 import type { ServerConfig } from '../config.js';
+import { MAX_EXPIRE_SECONDS } from './checks.js';
 import type { QueueSettings } from './job-queue.js';
 
 export function queueSettingsOf(
@@ -15,7 +16,8 @@ export function queueSettingsOf(
   return {
     jobs: {
       run: {
-        expireInSeconds: seconds(config.runTimeoutMs + config.secAggStageTimeoutMs) + 60,
+        // Capped at the queue's ceiling: a live run past it only gets a duplicate delivery, which sees the lease.
+        expireInSeconds: Math.min(MAX_EXPIRE_SECONDS, seconds(config.runTimeoutMs + config.secAggStageTimeoutMs) + 60),
         retryLimit: 5,
         // A duplicate delivery of a run another instance holds waits about one lease before looking again.
         retryDelaySeconds: seconds(config.runLeaseMs),
