@@ -59,12 +59,14 @@ describe.skipIf(!availability.available)('scale-out: two instances and two encla
   /** The deployment as the test's parties see it: every request goes to one of the live instances at random. */
   let deployment: PlatformProcess;
 
-  async function startService(unit: string, name: string, port: number, envFile: string, ready: (s: Service) => Promise<unknown>): Promise<Service> {
+  let environmentFiles: Record<string, string>;
+
+  async function startService(unit: string, name: string, port: number, ready: (s: Service) => Promise<unknown>): Promise<Service> {
     const logFile = join(root, `${name}.log`);
     const child = startUnit(join(UNITS, unit), {
       instance: String(port),
       stateRoot: join(root, 'var-lib'),
-      environmentFile: envFile,
+      environmentFiles,
       workingDirectory: repoRoot,
       logFile,
     });
@@ -86,34 +88,39 @@ describe.skipIf(!availability.available)('scale-out: two instances and two encla
     root = await mkdtemp(join(tmpdir(), 'tenzro-scale-out-'));
     const shared = join(root, 'var-lib', 'tenzro', 'shared');
     const workerPorts = [await freePort(), await freePort()];
-    const envFile = join(root, 'tenzro.env');
-    await writeFile(
-      envFile,
-      [
-        '# written by scale-out.test.ts in the shape of deploy/systemd/tenzro.env.example',
+    // The three files of deploy/systemd/*.env.example, with this test's values.
+    const files: Record<string, string[]> = {
+      'tenzro.env': [
         'TENZRO_ENV=development',
+        'TENZRO_LOG_LEVEL=info',
+        `TENZRO_SHARED_DIR=${shared}`,
+        `TENZRO_ENCLAVE_WORKER_TOKEN=${randomBytes(32).toString('base64url')}`,
+        'TENZRO_RUN_TIMEOUT_MS=60000',
+      ],
+      'server.env': [
         'HOST=127.0.0.1',
         `DATABASE_URL=${databaseUrl}`,
-        `TENZRO_SHARED_DIR=${shared}`,
-        `TENZRO_ENCLAVE_STATE_DIR=${join(shared, 'enclave')}`,
         `TENZRO_ENCLAVE_WORKERS=${workerPorts.map((p) => `tcp://127.0.0.1:${p}`).join(',')}`,
-        `TENZRO_ENCLAVE_WORKER_TOKEN=${randomBytes(32).toString('base64url')}`,
         `TENZRO_RUN_LEASE_MS=${RUN_LEASE_MS}`,
         `TENZRO_SWEEP_INTERVAL_MS=${SWEEP_MS}`,
         'TENZRO_QUEUE_MAINTENANCE_S=1',
         'TENZRO_QUEUE_POLL_S=1',
-        'TENZRO_LOG_LEVEL=info',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
+      ],
+      'enclave-worker.env': [`TENZRO_ENCLAVE_STATE_DIR=${join(root, 'var-lib', 'tenzro-enclave', 'state')}`],
+    };
+    environmentFiles = {};
+    for (const [name, lines] of Object.entries(files)) {
+      const path = join(root, name);
+      await writeFile(path, ['# written by scale-out.test.ts', ...lines, ''].join('\n'), { mode: 0o600 });
+      environmentFiles[`/etc/tenzro/${name}`] = path;
+    }
     for (const [i, port] of workerPorts.entries()) {
-      workers.push(await startService('tenzro-enclave-worker@.service', `worker${i + 1}`, port, envFile, async (s) => /enclave worker listening on tcp:\/\//.test(logOf(s))));
+      workers.push(await startService('tenzro-enclave-worker@.service', `worker${i + 1}`, port, async (s) => /enclave worker listening on tcp:\/\//.test(logOf(s))));
     }
     for (const name of ['serverA', 'serverB']) {
       const port = await freePort();
       servers.push(
-        await startService('tenzro-server@.service', name, port, envFile, async () => {
+        await startService('tenzro-server@.service', name, port, async () => {
           try {
             return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
           } catch {
@@ -197,6 +204,18 @@ describe.skipIf(!availability.available)('scale-out: two instances and two encla
     expect(session.status).toBe('completed');
   }
 
+  it('gives each role only its own environment file: no database URL in a worker, no enclave state in an instance', () => {
+    const environOf = (service: Service): string => readFileSync(`/proc/${service.child.pid}/environ`, 'utf8');
+    for (const worker of workers) {
+      expect(environOf(worker)).toContain('TENZRO_ENCLAVE_STATE_DIR=');
+      expect(environOf(worker)).not.toContain('DATABASE_URL=');
+    }
+    for (const server of servers) {
+      expect(environOf(server)).toContain('DATABASE_URL=');
+      expect(environOf(server)).not.toContain('TENZRO_ENCLAVE_STATE_DIR=');
+    }
+  });
+
   it('completes 20 sessions in parallel, each run once, nothing lost, one consistent audit log', async () => {
     const partitions = demoPartitions(300, 5);
     const ids = await Promise.all(
@@ -250,11 +269,14 @@ describe.skipIf(!availability.available)('scale-out: two instances and two encla
     );
     const parties = devParties(deployment);
     await Promise.all(ids.map((sessionId) => sdkFor(deployment, parties.bankA!).ai.startRun({ sessionId, prompt: 'Assess the pooled risk' })));
-    // Kill while runs are in flight: as soon as two are claimed.
-    await waitFor('two runs in flight', async () =>
-      (await count("select count(*) as n from runs where status = 'running' and session_id = any($1)", [ids])) >= 2 ? true : undefined,
-    );
+    // Kill instance B while it holds a claimed run (its log says which), and worker 1 with it.
     const victim = servers[1]!;
+    const heldByVictim = await waitFor('instance B to claim a run', async () => {
+      const claimed = [...logOf(victim).matchAll(/"runId":"(run_[a-z0-9]+)".*"msg":"run claimed"/g)].map((m) => m[1]!);
+      if (claimed.length === 0) return undefined;
+      const running = (await db.query("select id from runs where status = 'running' and id = any($1)", [claimed])).rows.map((r) => r.id as string);
+      return running[0];
+    });
     const deadWorker = workers[0]!;
     killed.add(victim);
     victim.child.kill('SIGKILL');
@@ -269,7 +291,9 @@ describe.skipIf(!availability.available)('scale-out: two instances and two encla
     const requeued = (
       await db.query("select payload_json from audit_events where type = 'run_requeued' and session_id = any($1)", [ids])
     ).rows.map((r) => JSON.parse(r.payload_json).reason as string);
-    expect(requeued.length, 'at least one run was in flight on a killed process').toBeGreaterThanOrEqual(1);
+    expect(requeued, 'the run B held was taken over after its lease').toContain('lease_lapsed');
+    const takenOver = (await db.query('select attempts from runs where id = $1', [heldByVictim])).rows[0];
+    expect(Number(takenOver.attempts)).toBeGreaterThanOrEqual(2);
     expect(await count("select count(*) as n from runs where status <> 'completed' and session_id = any($1)", [ids])).toBe(0);
     // None stuck: everything finished within the stated pickup bound plus the runs' own time.
     expect(finishedIn).toBeLessThan(PICKUP_BOUND_MS + 60_000);

@@ -3,7 +3,7 @@
  * init system): `[Service]` Environment= and EnvironmentFile= (whose values win, as in systemd),
  * StateDirectory= created under %S, WorkingDirectory=, and ExecStart= with the specifiers %i, %S and %%.
  * Three things are mapped for a test and nothing else: %S (a temp dir instead of /var/lib), the
- * EnvironmentFile path (the test's file instead of /etc/tenzro/tenzro.env) and the checkout in place of
+ * EnvironmentFile paths (the test's files instead of /etc/tenzro/*.env) and the checkout in place of
  * WorkingDirectory /opt/tenzro with /usr/bin/node as this Node. Any other directive the runner does not
  * know fails the test, so the units cannot drift into something it silently ignores.
  */
@@ -25,6 +25,7 @@ const NOT_APPLICABLE = new Set([
   'ProtectSystem',
   'ProtectHome',
   'ReadWritePaths',
+  'ReadOnlyPaths',
 ]);
 
 export interface UnitLaunch {
@@ -32,8 +33,8 @@ export interface UnitLaunch {
   instance: string;
   /** Stands for %S (/var/lib). */
   stateRoot: string;
-  /** Replaces the unit's EnvironmentFile=. */
-  environmentFile: string;
+  /** Replaces each of the unit's EnvironmentFile= paths (/etc/tenzro/NAME.env → the test's file). */
+  environmentFiles: Record<string, string>;
   /** Replaces WorkingDirectory=/opt/tenzro. */
   workingDirectory: string;
   /** stdout and stderr go here. */
@@ -82,7 +83,7 @@ export function readEnvironmentFile(path: string): Record<string, string> {
 export function startUnit(unitPath: string, launch: UnitLaunch): ChildProcess {
   const unit = parseUnit(readFileSync(unitPath, 'utf8'));
   const environment: Record<string, string> = {};
-  let fileEnvironment: Record<string, string> = {};
+  const fileEnvironment: Record<string, string> = {};
   let execStart: string | undefined;
   for (const [key, rawValue] of unit.service) {
     const value = specifiers(rawValue, launch);
@@ -95,10 +96,12 @@ export function startUnit(unitPath: string, launch: UnitLaunch): ChildProcess {
       case 'WorkingDirectory':
         if (value !== '/opt/tenzro') throw new Error(`${unitPath}: expected WorkingDirectory=/opt/tenzro`);
         break;
-      case 'EnvironmentFile':
-        if (value !== '/etc/tenzro/tenzro.env') throw new Error(`${unitPath}: expected EnvironmentFile=/etc/tenzro/tenzro.env`);
-        fileEnvironment = readEnvironmentFile(launch.environmentFile);
+      case 'EnvironmentFile': {
+        const file = launch.environmentFiles[value];
+        if (file === undefined) throw new Error(`${unitPath}: the test maps no file for EnvironmentFile=${value}`);
+        Object.assign(fileEnvironment, readEnvironmentFile(file)); // a later file wins, as in systemd
         break;
+      }
       case 'Environment': {
         const eq = value.indexOf('=');
         environment[value.slice(0, eq)] = value.slice(eq + 1);

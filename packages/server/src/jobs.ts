@@ -208,7 +208,9 @@ export class JobRunner {
   async handleRunJob(runId: string): Promise<void> {
     if (this.#closed) throw new Error('the job runner is closed');
     const claimed = await this.#claim(runId);
-    if (claimed) await this.#execute(claimed);
+    if (!claimed) return;
+    this.#ctx.logger.info({ runId, attempt: claimed.attempt }, 'run claimed');
+    await this.#execute(claimed);
   }
 
   async #claim(runId: string): Promise<Claimed | undefined> {
