@@ -78,6 +78,31 @@ describe('the enclave supervisor', () => {
   });
 });
 
+describe('a run that outlives its lease', () => {
+  it('keeps it by renewal: nobody takes it over, it runs once (attempt 1)', async () => {
+    const t = await startTestServer({ env: { TENZRO_RUN_LEASE_MS: '1500', TENZRO_SWEEP_INTERVAL_MS: '250' } });
+    try {
+      const sessionId = await readySession(t);
+      const pid = t.server.enclave.info()!.pid;
+      process.kill(pid, 'SIGSTOP'); // the enclave holds the run for more than two leases
+      const { runId } = t.json(await t.inject('bankA', { method: 'POST', url: `/v1/sessions/${sessionId}/runs`, payload: { prompt: 'p' } }));
+      await waitFor(async () => (t.json(await t.inject('bankA', { method: 'GET', url: `/v1/sessions/${sessionId}/runs/${runId}` })).status === 'running' ? true : undefined), 'the claim');
+      await new Promise((r) => setTimeout(r, 4_000));
+      process.kill(pid, 'SIGCONT');
+      const run = await waitFor(async () => {
+        const r = t.json(await t.inject('bankA', { method: 'GET', url: `/v1/sessions/${sessionId}/runs/${runId}` }));
+        return r.status === 'completed' || r.status === 'failed' ? r : undefined;
+      }, 'the run');
+      expect(run).toMatchObject({ status: 'completed', attempts: 1 });
+      const types = (await t.server.ctx.db.selectFrom('audit_events').select('type').where('session_id', '=', sessionId).execute()).map((r) => r.type);
+      expect(types).not.toContain('run_requeued');
+      expect(types.filter((x) => x === 'run_started')).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('a server killed with a run in flight', () => {
   let dataDir: string;
   beforeAll(async () => {

@@ -51,6 +51,10 @@ import { findSession, setSessionStatus } from './repositories/sessions.js';
 import type { Executor } from './repositories/executor.js';
 
 export const MAX_RUN_ATTEMPTS = 3;
+/** Tries at recording a run's outcome before a database error fails the run. */
+const COMPLETE_TRIES = 3;
+/** The reconciler sends a run nobody is on a fresh job at most this often (per instance). */
+const RESEND_AFTER_MS = 60_000;
 /** A queued run older than this with no instance on it gets a fresh job from the reconciler (a lost send). */
 export const QUEUED_RUN_GRACE_MS = 10_000;
 
@@ -134,6 +138,8 @@ export class JobRunner {
   readonly #ctx: Context;
   readonly #concurrency: number;
   readonly #inFlight = new Set<Promise<void>>();
+  /** When this instance last sent a fresh job for each unattended run (reconcile). */
+  readonly #resent = new Map<string, number>();
   #closed = false;
 
   constructor(ctx: Context, options: JobRunnerOptions = {}) {
@@ -180,10 +186,17 @@ export class JobRunner {
   async reconcile(): Promise<number> {
     const ctx = this.#ctx;
     const now = nowIso(ctx);
-    const stale = await unattendedRuns(ctx.db, now, addMs(now, -QUEUED_RUN_GRACE_MS));
-    for (const run of stale) await ctx.queue.send('run', { runId: run.id });
-    if (stale.length > 0) ctx.logger.info({ runs: stale.map((r) => r.id) }, 'job runner: sent jobs for unattended runs');
-    return stale.length;
+    const unattended = await unattendedRuns(ctx.db, now, addMs(now, -QUEUED_RUN_GRACE_MS));
+    // One fresh job per run and RESEND_AFTER_MS, not one per sweep: a backlog would otherwise fill the queue.
+    const seen = Date.now();
+    for (const runId of this.#resent.keys()) if (!unattended.some((r) => r.id === runId)) this.#resent.delete(runId);
+    const due = unattended.filter((r) => seen - (this.#resent.get(r.id) ?? -Infinity) >= RESEND_AFTER_MS);
+    for (const run of due) {
+      await ctx.queue.send('run', { runId: run.id });
+      this.#resent.set(run.id, seen);
+    }
+    if (due.length > 0) ctx.logger.info({ runs: due.map((r) => r.id) }, 'job runner: sent jobs for unattended runs');
+    return due.length;
   }
 
   /** Resolves when no run is executing here (tests use it). */
@@ -257,9 +270,16 @@ export class JobRunner {
   /** Renews the run's lease every third of it while `work` runs, so no other instance claims a live run. */
   async #withLease<T>(run: RunsTable, attempt: number, work: () => Promise<T>): Promise<T> {
     const ctx = this.#ctx;
+    let superseded = false;
     const renew = async (): Promise<void> => {
+      if (superseded) return;
       try {
-        await renewRunLease(ctx.db, run.id, attempt, addMs(nowIso(ctx), ctx.config.runLeaseMs));
+        // false: the lease moved on (another instance claimed the run after a lapse); this attempt's
+        // outcome will be dropped by the fence in #complete.
+        if (!(await renewRunLease(ctx.db, run.id, attempt, addMs(nowIso(ctx), ctx.config.runLeaseMs)))) {
+          superseded = true;
+          ctx.logger.warn({ runId: run.id, attempt }, 'job runner: this attempt lost its lease; its outcome will be dropped');
+        }
       } catch (error) {
         ctx.logger.warn({ err: error, runId: run.id }, 'job runner: renewing a run lease failed');
       }
@@ -355,8 +375,10 @@ export class JobRunner {
     const ctx = this.#ctx;
     const at = nowIso(ctx);
     let hashes: string[] | undefined;
-    try {
-      hashes = await ctx.db.transaction().execute(async (trx) => {
+    // The enclave's answer exists only here: a database error that is not a refusal (a dropped connection, a
+    // failover) is retried a few times before the run is failed and its result thrown away.
+    const record = (): Promise<string[] | undefined> =>
+      ctx.db.transaction().execute(async (trx) => {
         const current = await lockRun(trx, run.id);
         if (!current || current.status !== 'running' || current.attempts !== attempt) return undefined; // superseded
         const session = await findSession(trx, run.session_id);
@@ -409,9 +431,19 @@ export class JobRunner {
         if (terms.dataPolicy.retentionPolicy !== 'delete_after_inference') return [];
         return shredInTransaction(trx, session.id, 'delete_after_inference', { tenantId: null, partyId: null }, at);
       });
-    } catch (error) {
-      await this.#fail(run, attempt, terms, error, mpcAudit);
-      return;
+    for (let tries = 1; ; tries++) {
+      try {
+        hashes = await record();
+        break;
+      } catch (error) {
+        if (tries < COMPLETE_TRIES && !(error instanceof TenzroError) && !this.#closed) {
+          ctx.logger.warn({ err: error, runId: run.id, tries }, 'job runner: recording a result failed; retrying');
+          await new Promise((r) => setTimeout(r, 250 * tries));
+          continue;
+        }
+        await this.#fail(run, attempt, terms, error, mpcAudit);
+        return;
+      }
     }
     if (hashes !== undefined && terms.dataPolicy.retentionPolicy === 'delete_after_inference') {
       await finishShreddingOrQueue(ctx, run.session_id, hashes);

@@ -9,6 +9,7 @@ import { merkleRoot, fromHex, rootAt } from '@tenzro/crypto';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ClockSkewError, clockSkewMs } from './clock-skew.js';
+import { createTenant } from './domain/tenants.js';
 import { createDatabase, migrate, type DatabaseHandle } from './db/database.js';
 import { dialectFor, postgresDialect } from './db/dialect.js';
 import { redactPostgresUrl } from './db/postgres-url.js';
@@ -442,6 +443,22 @@ describe.skipIf(!availability.available)(`PostgreSQL only${postgresReason ? ` (s
         ),
       ]);
       expect(order).toEqual(['first claimed', 'second saw running']);
+    } finally {
+      await handle.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('one tenant created by several instances at once: one is created, the others get a conflict (409), not a 500', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenzro-dialect-test-'));
+    const handle = await createDatabase({ dataDir, url: await cluster!.createDatabase() });
+    try {
+      const ctx = { db: handle.db, dialect: handle.dialect, clock: () => new Date() };
+      const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => createTenant(ctx, 'bankZ')));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of outcomes.filter((o) => o.status === 'rejected')) {
+        expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict', message: 'tenant bankZ already exists' });
+      }
     } finally {
       await handle.close();
       await rm(dataDir, { recursive: true, force: true });

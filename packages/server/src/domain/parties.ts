@@ -5,6 +5,7 @@
 import { fromBase64Url } from '@tenzro/crypto';
 import { TenzroError, tenantOfParty, type PartyResponse, type RegisterPartyRequest } from '@tenzro/protocol';
 import { nowIso, type Context } from '../context.js';
+import { conflictOnDuplicate } from './conflicts.js';
 import type { PartiesTable } from '../db/schema.js';
 import { appendAudit } from '../repositories/audit.js';
 import { findParty, insertParty } from '../repositories/parties.js';
@@ -45,7 +46,7 @@ export async function registerParty(ctx: Context, caller: Caller, request: Regis
     encryption_key: request.encryptionKey,
     created_at: nowIso(ctx),
   };
-  await ctx.db.transaction().execute(async (trx) => {
+  await conflictOnDuplicate(ctx, `party ${row.party_id} is already registered`, () => ctx.db.transaction().execute(async (trx) => {
     if (await findParty(trx, row.party_id)) throw new TenzroError('conflict', `party ${row.party_id} is already registered`);
     await insertParty(trx, row);
     await appendAudit(trx, {
@@ -56,7 +57,7 @@ export async function registerParty(ctx: Context, caller: Caller, request: Regis
       payload: { partyId: row.party_id },
       at: row.created_at,
     });
-  });
+  }));
   return partyResponse(row);
 }
 

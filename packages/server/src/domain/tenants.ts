@@ -7,6 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TENANT_ID_PATTERN, TenzroError } from '@tenzro/protocol';
 import { nowIso, type Context } from '../context.js';
+import { conflictOnDuplicate } from './conflicts.js';
 import { appendAudit } from '../repositories/audit.js';
 import { findApiKeyByHash, insertApiKey, insertTenant, tenantExists } from '../repositories/tenants.js';
 import { newId } from './ids.js';
@@ -60,11 +61,12 @@ export interface CreatedTenant {
 }
 
 /** Creates a tenant with one API key; the key is returned once and never stored. */
-export async function createTenant(ctx: Pick<Context, 'db' | 'clock'>, tenantId: string): Promise<CreatedTenant> {
+export async function createTenant(ctx: Pick<Context, 'db' | 'clock' | 'dialect'>, tenantId: string): Promise<CreatedTenant> {
   if (!TENANT_ID_PATTERN.test(tenantId)) throw new TypeError('tenantId: not a valid tenant id');
   const apiKey = generateApiKey();
   const at = nowIso(ctx);
-  await ctx.db.transaction().execute(async (trx) => {
+  // Two instances creating one tenant at once: the second insert meets the primary key (a conflict, not a 500).
+  await conflictOnDuplicate(ctx, `tenant ${tenantId} already exists`, () => ctx.db.transaction().execute(async (trx) => {
     if (await tenantExists(trx, tenantId)) throw new TenzroError('conflict', `tenant ${tenantId} already exists`);
     await insertTenant(trx, tenantId, at);
     const keyId = newId('key');
@@ -77,6 +79,6 @@ export async function createTenant(ctx: Pick<Context, 'db' | 'clock'>, tenantId:
       payload: { tenantId, apiKeyId: keyId },
       at,
     });
-  });
+  }));
   return { tenantId, apiKey };
 }
