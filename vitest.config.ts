@@ -41,6 +41,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two files at a time on this 2-core machine (vitest's default leaves one core idle): the suite is
+    // mostly waiting on child processes (enclaves, nodes, PostgreSQL, a browser).
+    maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'sqlite', include: ALL_TESTS } },
