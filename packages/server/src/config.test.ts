@@ -100,6 +100,8 @@ describe('scale-out settings', () => {
       'TENZRO_SHARED_DIR is for several instances over one PostgreSQL: set DATABASE_URL too, or leave it unset',
     );
     expect(refused({ TENZRO_RUN_LEASE_MS: '100' })).toBe('TENZRO_RUN_LEASE_MS must be between 1500 and 3600000, got 100');
+    expect(refused({ TENZRO_ENCLAVE_MEASUREMENT: 'AB'.repeat(48) })).toBe('TENZRO_ENCLAVE_MEASUREMENT must be 96 lowercase hex characters (`tenzro measure` prints it)');
+    expect(loadConfig({ TENZRO_ENCLAVE_MEASUREMENT: 'ab'.repeat(48) }).enclaveMeasurement).toBe('ab'.repeat(48));
   });
 });
 

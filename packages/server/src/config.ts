@@ -42,6 +42,11 @@ export interface ServerConfig {
   enclaveWorkers: string[] | undefined;
   /** TENZRO_ENCLAVE_WORKER_TOKEN: the shared secret the workers ask for (required with enclaveWorkers; never logged). */
   enclaveWorkerToken: string | undefined;
+  /**
+   * TENZRO_ENCLAVE_MEASUREMENT: the measurement (96 hex) every enclave worker must report; unset, the first
+   * worker the pool accepts sets it for the others.
+   */
+  enclaveMeasurement: string | undefined;
   /** TENZRO_RUN_TIMEOUT_MS: the longest one enclave `run` call may take before it is abandoned (default 10 min). */
   runTimeoutMs: number;
   /**
@@ -145,6 +150,13 @@ function enclaveWorkers(env: NodeJS.ProcessEnv): string[] | undefined {
   return workers;
 }
 
+function enclaveMeasurement(env: NodeJS.ProcessEnv): string | undefined {
+  const text = env.TENZRO_ENCLAVE_MEASUREMENT;
+  if (text === undefined || text === '') return undefined;
+  if (!/^[0-9a-f]{96}$/.test(text)) throw new ConfigError('TENZRO_ENCLAVE_MEASUREMENT must be 96 lowercase hex characters (`tenzro measure` prints it)');
+  return text;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const adminKey = env.TENZRO_ADMIN_KEY;
   if (adminKey !== undefined && adminKey !== '' && adminKey.length < 32) {
@@ -175,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     enclaveEntry: env.TENZRO_ENCLAVE_ENTRY ? resolve(env.TENZRO_ENCLAVE_ENTRY) : defaultEnclaveEntry(),
     enclaveWorkers: workers,
     enclaveWorkerToken: workerToken,
+    enclaveMeasurement: enclaveMeasurement(env),
     runTimeoutMs: integer(env, 'TENZRO_RUN_TIMEOUT_MS', DEFAULT_RUN_TIMEOUT_MS, 1_000, 6 * 3_600_000),
     runLeaseMs: integer(env, 'TENZRO_RUN_LEASE_MS', DEFAULT_RUN_LEASE_MS, 1_500, 3_600_000),
     queueMaintenanceSeconds: integer(env, 'TENZRO_QUEUE_MAINTENANCE_S', 30, 1, 3_600),

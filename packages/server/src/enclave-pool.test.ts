@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Url, generateEncryptionKeyPair, generateSigningKeyPair, toBase64Url } from '@tenzro/crypto';
 import {
+  encodeFrame,
   SESSION_TERMS_TYPE,
   computeSessionId,
   normalizeDataPolicy,
@@ -247,6 +248,40 @@ describe('EnclavePool over real enclave workers', () => {
       );
     } finally {
       await Promise.all([both.close(), onlyA.close(), onlyB.close()]);
+    }
+  });
+
+  it('something answering at a worker address that does not know the token learns nothing and is refused', async () => {
+    // A squatter on a worker's port: it challenges the pool, records what it is sent, and greets with a
+    // made-up proof over a hello copied from a real worker.
+    const received: Buffer[] = [];
+    const real = poolOf([a.url]).pool;
+    const hello = await real.start();
+    await real.close();
+    const squatter = createServer((socket) => {
+      socket.write(encodeFrame({ type: 'challenge', nonce: randomBytes(32).toString('base64url') }));
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        const { pid, ...rest } = hello;
+        socket.write(encodeFrame({ type: 'welcome', hello: { ...rest, pid }, proof: randomBytes(32).toString('base64url') }));
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    const port = (squatter.address() as { port: number }).port;
+    const { pool, log } = poolOf([`tcp://127.0.0.1:${port}`], { readyWaitMs: 1_500 });
+    try {
+      const refused = await failure(pool.call('createSessionKey', { sessionId: 'mps_' + 'z'.repeat(26) }));
+      expect(refused.code).toBe('enclave_unavailable');
+      expect(pool.workers()[0]!.state).toBe('refused');
+      expect(log.some((l) => /could not prove it knows the token/.test(String(l.msg)))).toBe(true);
+      const sent = Buffer.concat(received);
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.includes(Buffer.from(TOKEN))).toBe(false); // the token never crosses the wire
+      expect(sent.toString('utf8')).not.toContain('createSessionKey'); // nor does any request
+    } finally {
+      await pool.close();
+      await new Promise((r) => squatter.close(r));
     }
   });
 

@@ -28,7 +28,8 @@ import { DEFAULT_TIMEOUTS_MS, type EnclaveInfo, type EnclaveParams, type Enclave
 import { enclaveLost } from './enclave-lost.js';
 import { settleReply, type PendingCall } from './enclave-replies.js';
 import { ReadyWaiters } from './ready-waiters.js';
-import { MAX_WORKER_TOKEN_LENGTH, MIN_WORKER_TOKEN_LENGTH, WorkerGreeting } from './enclave-worker.js';
+import { MAX_WORKER_TOKEN_LENGTH, MIN_WORKER_TOKEN_LENGTH, WorkerChallenge, WorkerGreeting } from './enclave-worker.js';
+import { hostProof, newNonce, proofsMatch, workerProof } from './worker-auth.js';
 import type { Logger } from './logger.js';
 
 export interface EnclavePoolOptions {
@@ -286,14 +287,16 @@ export class EnclavePool implements EnclavePort {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
     const decoder = new FrameDecoder();
-    let greeted = false;
+    // challenge → (auth sent) → greeting → replies
+    let phase: 'challenge' | 'greeting' | 'ready' = 'challenge';
+    let hostNonce = '';
+    let workerNonce = '';
     const handshake = setTimeout(() => {
       this.#problem(link, 'no greeting in time', 'enclave worker did not answer the handshake in time');
       socket.destroy();
     }, HANDSHAKE_TIMEOUT_MS);
     handshake.unref();
 
-    socket.once('connect', () => socket.write(encodeFrame({ type: 'auth', token: this.#options.token })));
     socket.on('data', (chunk: Buffer) => {
       let messages: unknown[];
       try {
@@ -305,12 +308,23 @@ export class EnclavePool implements EnclavePort {
       }
       for (const message of messages) {
         if (link.socket !== socket || socket.destroyed) return;
-        if (greeted) {
+        if (phase === 'ready') {
           settleReply(message, link.pending, link.logger);
+        } else if (phase === 'challenge') {
+          const challenge = WorkerChallenge.safeParse(message);
+          if (!challenge.success) {
+            this.#refuse(link, 'challenge', 'enclave worker: its first frame is not a challenge');
+            socket.destroy();
+            return;
+          }
+          phase = 'greeting';
+          workerNonce = challenge.data.nonce;
+          hostNonce = newNonce();
+          socket.write(encodeFrame({ type: 'auth', nonce: hostNonce, proof: hostProof(this.#options.token, workerNonce, hostNonce) }));
         } else {
-          greeted = true;
+          phase = 'ready';
           clearTimeout(handshake);
-          this.#onGreeting(link, socket, message);
+          this.#onGreeting(link, socket, message, (hello) => workerProof(this.#options.token, workerNonce, hostNonce, hello));
         }
       }
     });
@@ -323,7 +337,7 @@ export class EnclavePool implements EnclavePort {
     });
   }
 
-  #onGreeting(link: Link, socket: Socket, message: unknown): void {
+  #onGreeting(link: Link, socket: Socket, message: unknown, expectedProof: (hello: unknown) => string): void {
     const greeting = WorkerGreeting.safeParse(message);
     if (!greeting.success) {
       this.#refuse(link, 'greeting', 'enclave worker: its greeting failed its schema');
@@ -337,6 +351,12 @@ export class EnclavePool implements EnclavePort {
       } else {
         this.#problem(link, code, 'enclave worker: its enclave is not ready', { code });
       }
+      socket.destroy();
+      return;
+    }
+    // Only a worker that knows the token can prove this hello on this connection (worker-auth.ts).
+    if (!proofsMatch(greeting.data.proof, expectedProof(greeting.data.hello))) {
+      this.#refuse(link, 'proof', 'enclave worker could not prove it knows the token: not one of this deployment’s workers');
       socket.destroy();
       return;
     }

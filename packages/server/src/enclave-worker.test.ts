@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder, encodeFrame } from '@tenzro/protocol';
 import { defaultEnclaveEntry } from './config.js';
 import { startEnclaveWorker, type RunningEnclaveWorker } from './enclave-worker.js';
+import { hostProof, newNonce, workerProof } from './worker-auth.js';
 
 const TOKEN = randomBytes(32).toString('base64url');
 const SESSION = 'mps_' + 'a'.repeat(26);
@@ -24,6 +25,8 @@ interface Frame {
   error?: { code: string; message: string };
   hello?: any;
   code?: string;
+  nonce?: string;
+  proof?: string;
 }
 
 /** A raw client of the worker: frames in order, and whether the worker closed the connection. */
@@ -63,10 +66,14 @@ class RawClient {
     }
   }
 
-  async welcome(): Promise<Frame> {
-    this.send({ type: 'auth', token: TOKEN });
-    const greeting = await this.next((f) => f.type !== undefined);
+  /** The handshake of worker-auth.ts: answers the challenge, and checks the worker's proof over its hello. */
+  async welcome(token = TOKEN): Promise<Frame> {
+    const challenge = await this.next((f) => f.type === 'challenge');
+    const nonce = newNonce();
+    this.send({ type: 'auth', nonce, proof: hostProof(token, challenge.nonce!, nonce) });
+    const greeting = await this.next((f) => f.type === 'welcome' || f.type === 'refused');
     expect(greeting.type).toBe('welcome');
+    expect(greeting.proof).toBe(workerProof(TOKEN, challenge.nonce!, nonce, greeting.hello));
     return greeting;
   }
 
@@ -153,18 +160,31 @@ describe('enclave worker', () => {
   });
 
   it('refuses a wrong token or a first frame that is not auth, and closes', async () => {
-    for (const first of [{ type: 'auth', token: TOKEN.slice(1) + 'x' }, { type: 'auth', token: '' }, { id: 1, op: 'hello' }, 'auth']) {
+    const wrongToken = 'y'.repeat(40);
+    const firsts = [
+      (nonce: string) => ({ type: 'auth', nonce: newNonce(), proof: hostProof(wrongToken, nonce, newNonce()) }),
+      (nonce: string) => {
+        const mine = newNonce();
+        return { type: 'auth', nonce: mine, proof: hostProof(TOKEN, newNonce(), mine) }; // a proof for another challenge (a replay)
+      },
+      () => ({ type: 'auth', token: TOKEN }), // the token itself is not accepted: it must never be sent
+      () => ({ id: 1, op: 'hello' }),
+      () => 'auth',
+    ];
+    for (const first of firsts) {
       const client = new RawClient(worker.url);
-      client.send(first);
+      const challenge = await client.next((f) => f.type === 'challenge');
+      client.send(first(challenge.nonce!));
       await client.closed;
-      expect(client.frames).toEqual([expect.objectContaining({ type: 'refused', code: 'unauthorized' })]);
+      expect(client.frames).toEqual([challenge, expect.objectContaining({ type: 'refused', code: 'unauthorized' })]);
     }
     // a request sent before the handshake completes is not served
     const eager = new RawClient(worker.url);
     eager.socket.write(Buffer.concat([encodeFrame({ id: 1, op: 'createSessionKey', sessionId: SESSION }), encodeFrame({ type: 'auth', token: TOKEN })]));
     await eager.closed;
-    expect(eager.frames).toHaveLength(1);
-    expect(eager.frames[0]).toMatchObject({ type: 'refused' });
+    expect(eager.frames).toHaveLength(2);
+    expect(eager.frames[0]).toMatchObject({ type: 'challenge' });
+    expect(eager.frames[1]).toMatchObject({ type: 'refused' });
   });
 
   it('answers a malformed request by its id, and closes on one without an id or on a frame that is not JSON', async () => {
@@ -192,14 +212,14 @@ describe('enclave worker', () => {
     const started = Date.now();
     await silent.closed;
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(silent.frames).toEqual([]);
+    expect(silent.frames).toEqual([expect.objectContaining({ type: 'challenge' })]);
 
     const flood = new RawClient(worker.url);
     const head = Buffer.alloc(4);
     head.writeUInt32BE(10 * 1024 * 1024); // announces a 10 MiB frame, never buffered
     flood.socket.write(Buffer.concat([head, Buffer.alloc(8192)]));
     await flood.closed;
-    expect(flood.frames).toEqual([]);
+    expect(flood.frames).toEqual([expect.objectContaining({ type: 'challenge' })]);
   });
 
   it('caps the connections open at once', async () => {

@@ -2,10 +2,12 @@
  * An enclave worker (`tenzro enclave-worker`): one supervised enclave child (enclave-client.ts) and a TCP
  * server that relays the enclave channel to the hosts of a deployment, the way a Nitro parent instance
  * relays vsock. The frames are the channel's own (protocol framing.ts: 4-byte big-endian length + UTF-8
- * JSON), preceded by a handshake:
+ * JSON), preceded by a handshake in which each side proves it knows the token without sending it
+ * (worker-auth.ts):
  *
- *   host → worker   { type: 'auth', token }                       the first frame, within a few seconds
- *   worker → host   { type: 'welcome', hello: <HelloResult> }     the token matched; the enclave is up
+ *   worker → host   { type: 'challenge', nonce }                  at once, on connect
+ *   host → worker   { type: 'auth', nonce, proof }                the host's first frame, within a few seconds
+ *   worker → host   { type: 'welcome', hello, proof }             the proof matched; the enclave is up
  *                   { type: 'refused', code, message }            then the worker closes the connection
  *   host → worker   EnclaveRequest { id, op, … }                  any number, concurrent; ids are per connection
  *   worker → host   EnclaveReply { id, ok: true, result } | { id, ok: false, error: { code, message, details? } }
@@ -16,9 +18,9 @@
  *
  * The channel carries sealed keys, blob paths, session terms and sealed results, never plaintext; it is not
  * encrypted, so it belongs on a private network. The token keeps others from using the enclave through the
- * worker; it is compared in constant time and never logged, and neither are request parameters.
+ * worker; it never crosses the wire, proofs are compared in constant time, and neither they nor request
+ * parameters are logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import {
@@ -33,6 +35,7 @@ import {
 import { EnclaveSupervisor, type EnclaveSupervisorOptions } from './enclave-client.js';
 import { EnclaveCallError, readableId } from './enclave-replies.js';
 import type { Logger } from './logger.js';
+import { AuthNonce, AuthProof, hostProof, newNonce, proofsMatch, workerProof } from './worker-auth.js';
 
 /** The shortest token a worker accepts (it is the only thing between the network and the enclave). */
 export const MIN_WORKER_TOKEN_LENGTH = 32;
@@ -48,13 +51,16 @@ const ENCLAVE_WATCH_MS = 250;
 const LINGER_MS = 1_000;
 const KEEPALIVE_MS = 15_000;
 
+/** The worker's first frame. */
+export const WorkerChallenge = z.strictObject({ type: z.literal('challenge'), nonce: AuthNonce });
+
 /** The host's first frame. */
-export const WorkerAuth = z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(MAX_WORKER_TOKEN_LENGTH) });
+export const WorkerAuth = z.strictObject({ type: z.literal('auth'), nonce: AuthNonce, proof: AuthProof });
 export type WorkerAuth = z.infer<typeof WorkerAuth>;
 
 /** The worker's answer to it. */
 export const WorkerGreeting = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('welcome'), hello: HelloResult }),
+  z.strictObject({ type: z.literal('welcome'), hello: HelloResult, proof: AuthProof }),
   z.strictObject({
     type: z.literal('refused'),
     code: z.enum(['unauthorized', 'enclave_unavailable']),
@@ -92,6 +98,8 @@ export interface RunningEnclaveWorker {
 
 interface Connection {
   socket: Socket;
+  /** This worker's challenge to the host. */
+  nonce: string;
   /** The enclave process this connection was welcomed by; undefined before the handshake. */
   enclavePid: number | undefined;
   closing: boolean;
@@ -117,10 +125,6 @@ function checkOptions(options: EnclaveWorkerOptions): void {
   }
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
 function urlOf(address: AddressInfo): string {
   const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
   return `tcp://${host}:${address.port}`;
@@ -141,7 +145,6 @@ function replyErrorOf(error: unknown): Extract<EnclaveReply, { ok: false }>['err
 export async function startEnclaveWorker(options: EnclaveWorkerOptions): Promise<RunningEnclaveWorker> {
   checkOptions(options);
   const logger = options.logger.child({ component: 'enclave-worker' });
-  const expectedToken = digest(options.token);
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const connections = new Set<Connection>();
 
@@ -154,7 +157,7 @@ export async function startEnclaveWorker(options: EnclaveWorkerOptions): Promise
     onHello: (info) => dropStale(info.pid),
   });
 
-  const send = (connection: Connection, message: WorkerGreeting | EnclaveReply): void => {
+  const send = (connection: Connection, message: z.infer<typeof WorkerChallenge> | WorkerGreeting | EnclaveReply): void => {
     if (connection.socket.destroyed || !connection.socket.writable) return;
     let frame: Uint8Array;
     try {
@@ -190,10 +193,9 @@ export async function startEnclaveWorker(options: EnclaveWorkerOptions): Promise
 
   const authenticate = (connection: Connection, message: unknown): void => {
     const auth = WorkerAuth.safeParse(message);
-    const given = auth.success ? digest(auth.data.token) : undefined;
-    if (!given || !timingSafeEqual(given, expectedToken)) {
+    if (!auth.success || !proofsMatch(auth.data.proof, hostProof(options.token, connection.nonce, auth.data.nonce))) {
       logger.warn({ remote: connection.socket.remoteAddress ?? null }, 'enclave worker: a connection failed to authenticate');
-      hangUp(connection, { type: 'refused', code: 'unauthorized', message: 'the first frame must be { type: "auth", token } with the worker token' });
+      hangUp(connection, { type: 'refused', code: 'unauthorized', message: 'the first frame must be { type: "auth", nonce, proof } proving the worker token' });
       return;
     }
     const info = supervisor.info();
@@ -203,7 +205,8 @@ export async function startEnclaveWorker(options: EnclaveWorkerOptions): Promise
     }
     connection.enclavePid = info.pid;
     logger.info({ remote: connection.socket.remoteAddress ?? null, enclavePid: info.pid }, 'enclave worker: a host connected');
-    send(connection, { type: 'welcome', hello: info });
+    const hello = HelloResult.parse({ provider: info.provider, moduleId: info.moduleId, measurement: info.measurement, rootPem: info.rootPem, models: info.models, pid: info.pid });
+    send(connection, { type: 'welcome', hello, proof: workerProof(options.token, connection.nonce, auth.data.nonce, hello) });
   };
 
   const forward = async (connection: Connection, request: EnclaveRequest): Promise<void> => {
@@ -263,10 +266,11 @@ export async function startEnclaveWorker(options: EnclaveWorkerOptions): Promise
   };
 
   const serve = (socket: Socket): void => {
-    const connection: Connection = { socket, enclavePid: undefined, closing: false };
+    const connection: Connection = { socket, nonce: newNonce(), enclavePid: undefined, closing: false };
     connections.add(connection);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
+    send(connection, { type: 'challenge', nonce: connection.nonce });
     const decoder = new FrameDecoder();
     let handshakeBytes = 0;
     const handshake = setTimeout(() => {

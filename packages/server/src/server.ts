@@ -139,6 +139,7 @@ export async function startServer(config: ServerConfig = loadConfig(), options: 
     ? new EnclavePool({
         workers: config.enclaveWorkers,
         token: config.enclaveWorkerToken!,
+        ...(config.enclaveMeasurement !== undefined ? { expectedMeasurement: config.enclaveMeasurement } : {}),
         logger: logger.child({ component: 'enclave-pool' }),
         ...options.enclave,
         timeoutsMs,
