@@ -9,17 +9,15 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import {
-  EnclaveRequest,
   FrameDecoder,
   TenzroError,
-  encodeFrame,
   type EnclaveModel,
   type EnclaveOp,
   type EnclaveRequestOf,
   type EnclaveResultOf,
 } from '@tenzro/protocol';
 import { enclaveLost } from './enclave-lost.js';
-import { settleReply, type PendingCall } from './enclave-replies.js';
+import { encodeRequest, settleReply, type PendingCall } from './enclave-replies.js';
 import { ReadyWaiters } from './ready-waiters.js';
 import type { Logger } from './logger.js';
 
@@ -209,15 +207,11 @@ export class EnclaveSupervisor implements EnclavePort {
       return Promise.reject(unavailable('the enclave is not running'));
     }
     const id = this.#nextId++;
-    const parsed = EnclaveRequest.safeParse({ ...params, id, op });
-    if (!parsed.success) {
-      return Promise.reject(new TenzroError('internal_error', `host bug: an invalid ${op} request was about to be sent`));
-    }
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(parsed.data);
-    } catch (cause) {
-      return Promise.reject(new TenzroError('internal_error', `the ${op} request is too large for the channel`, { cause }));
+      frame = encodeRequest(op, id, params);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise<EnclaveResultOf<Op>>((resolve, reject) => {
       const timeoutMs = this.#timeouts[op];

@@ -17,7 +17,6 @@
  */
 import { connect, type Socket } from 'node:net';
 import {
-  EnclaveRequest,
   FrameDecoder,
   TenzroError,
   encodeFrame,
@@ -26,7 +25,7 @@ import {
 } from '@tenzro/protocol';
 import { DEFAULT_TIMEOUTS_MS, type EnclaveInfo, type EnclaveParams, type EnclavePort } from './enclave-client.js';
 import { enclaveLost } from './enclave-lost.js';
-import { settleReply, type PendingCall } from './enclave-replies.js';
+import { encodeRequest, settleReply, type PendingCall } from './enclave-replies.js';
 import { ReadyWaiters } from './ready-waiters.js';
 import { MAX_WORKER_TOKEN_LENGTH, MIN_WORKER_TOKEN_LENGTH, WorkerChallenge, WorkerGreeting } from './enclave-worker.js';
 import { hostProof, newNonce, proofsMatch, workerProof } from './worker-auth.js';
@@ -469,15 +468,11 @@ export class EnclavePool implements EnclavePort {
     const socket = link.socket;
     if (!socket || link.state !== 'ready' || !socket.writable) return Promise.reject(unavailable(`the enclave worker ${link.url} is not connected`));
     const id = link.nextId++;
-    const parsed = EnclaveRequest.safeParse({ ...params, id, op });
-    if (!parsed.success) {
-      return Promise.reject(new TenzroError('internal_error', `host bug: an invalid ${op} request was about to be sent`));
-    }
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(parsed.data);
-    } catch (cause) {
-      return Promise.reject(new TenzroError('internal_error', `the ${op} request is too large for the channel`, { cause }));
+      frame = encodeRequest(op, id, params);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise<EnclaveResultOf<Op>>((resolve, reject) => {
       const timer = setTimeout(() => {

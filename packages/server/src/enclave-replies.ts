@@ -1,13 +1,16 @@
 /**
- * The host's reading of enclave replies, shared by everything that speaks the enclave channel (the
- * supervisor over a child's stdio, the pool over enclave workers' TCP): the reply envelope is parsed with
+ * The host's side of the enclave channel, shared by everything that speaks it (the supervisor over a
+ * child's stdio, the pool over enclave workers' TCP): a request is checked against `EnclaveRequest` before it
+ * is framed, and the reply envelope is parsed with
  * `EnclaveReply`, its result with the op's schema in `ENCLAVE_RESULT_SCHEMAS`, and an enclave refusal
  * becomes an `EnclaveCallError` carrying the enclave's own code. Nothing is believed before it parses.
  */
 import {
   ENCLAVE_RESULT_SCHEMAS,
   EnclaveReply,
+  EnclaveRequest,
   TenzroError,
+  encodeFrame,
   isErrorCode,
   type EnclaveOp,
   type ErrorDetail,
@@ -22,6 +25,20 @@ export class EnclaveCallError extends TenzroError {
     super(isErrorCode(enclaveCode) ? enclaveCode : 'internal_error', message, details ? { details } : {});
     this.op = op;
     this.enclaveCode = enclaveCode;
+  }
+}
+
+/**
+ * The frame of request `id`: `{ ...params, id, op }` checked against the channel's schema (a failure is a
+ * host bug) and framed (a request too large for the channel is refused). Throws TenzroError.
+ */
+export function encodeRequest(op: EnclaveOp, id: number, params: object): Uint8Array {
+  const parsed = EnclaveRequest.safeParse({ ...params, id, op });
+  if (!parsed.success) throw new TenzroError('internal_error', `host bug: an invalid ${op} request was about to be sent`);
+  try {
+    return encodeFrame(parsed.data);
+  } catch (cause) {
+    throw new TenzroError('internal_error', `the ${op} request is too large for the channel`, { cause });
   }
 }
 
