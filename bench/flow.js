@@ -70,23 +70,25 @@ export async function startPlatform() {
   };
 }
 
-/** An SDK client per dev tenant, trusting the dev credentials' roots and measurements. */
+/** The SDK as dev party `p` at `baseUrl`, trusting the dev credentials' roots and measurements. */
+export function platformOf(credentials, p, baseUrl) {
+  return new TenzroPlatform({
+    apiKey: p.apiKey,
+    tenantId: p.tenantId,
+    baseUrl,
+    party: { partyId: p.partyId, signingKey: p.signingKey, encryptionKey: p.encryptionKey },
+    trustedRoots: [credentials.attestation.rootPem],
+    expectedMeasurements: [credentials.attestation.measurement],
+    ...(credentials.attestation.mpcNodeMeasurement ? { expectedMpcNodeMeasurements: [credentials.attestation.mpcNodeMeasurement] } : {}),
+  });
+}
+
+/** An SDK client per dev tenant of one platform process. */
 export function sdkFor(platformProcess) {
   const { credentials, baseUrl } = platformProcess;
   return (tenant) => {
     const p = credentials.parties.find((x) => x.tenantId === tenant);
-    return {
-      party: p,
-      platform: new TenzroPlatform({
-        apiKey: p.apiKey,
-        tenantId: p.tenantId,
-        baseUrl,
-        party: { partyId: p.partyId, signingKey: p.signingKey, encryptionKey: p.encryptionKey },
-        trustedRoots: [credentials.attestation.rootPem],
-        expectedMeasurements: [credentials.attestation.measurement],
-        ...(credentials.attestation.mpcNodeMeasurement ? { expectedMpcNodeMeasurements: [credentials.attestation.mpcNodeMeasurement] } : {}),
-      }),
-    };
+    return { party: p, platform: platformOf(credentials, p, baseUrl) };
   };
 }
 

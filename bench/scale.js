@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { generateDemoData } from '@tenzro/models';
-import { TenzroPlatform, encryptWithSessionKey, hashCommitment, signConsent } from '@tenzro/platform';
-import { peakMiB } from './flow.js';
+import { encryptWithSessionKey, hashCommitment, signConsent } from '@tenzro/platform';
+import { peakMiB, platformOf } from './flow.js';
 import { startDeployment } from './scale-deployment.js';
 
 const AUTOCANNON_VERSION = createRequire(import.meta.url)('autocannon/package.json').version;
@@ -100,17 +100,7 @@ function partiesOf(deployment) {
   const { credentials, servers } = deployment;
   const byTenant = Object.fromEntries(credentials.parties.map((p) => [p.tenantId, p]));
   const randomBase = () => servers[Math.floor(Math.random() * servers.length)].baseUrl;
-  const sdk = (tenant, baseUrl = randomBase()) => {
-    const p = byTenant[tenant];
-    return new TenzroPlatform({
-      apiKey: p.apiKey,
-      tenantId: p.tenantId,
-      baseUrl,
-      party: { partyId: p.partyId, signingKey: p.signingKey, encryptionKey: p.encryptionKey },
-      trustedRoots: [credentials.attestation.rootPem],
-      expectedMeasurements: [credentials.attestation.measurement],
-    });
-  };
+  const sdk = (tenant, baseUrl = randomBase()) => platformOf(credentials, byTenant[tenant], baseUrl);
   const headers = (tenant) => ({ authorization: `Bearer ${byTenant[tenant].apiKey}`, 'x-tenant-id': tenant });
   return { byTenant, sdk, headers };
 }

@@ -43,6 +43,7 @@ import {
   submissionsOf,
 } from './repositories/submissions.js';
 import { countTenants, findApiKeyByHash, insertApiKey, insertTenant, revokeApiKey, tenantExists } from './repositories/tenants.js';
+import { rejection } from './rejection.fixture.js';
 
 const availability = postgresAvailability();
 const postgresReason = availability.available ? '' : availability.reason;
@@ -61,15 +62,6 @@ const SESSION = 'mps_' + 'a'.repeat(26);
 const OTHER_SESSION = 'mps_' + 'b'.repeat(26);
 /** 6 GiB: past int4, as an upload size may be (TENZRO_MAX_UPLOAD_BYTES allows it). */
 const BIG_SIZE = 6 * 1024 ** 3;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 function sessionRow(id: string, overrides: Partial<SessionsTable> = {}): SessionsTable {
   return {

@@ -17,6 +17,7 @@ import { postgresAvailability, startPostgres, type PostgresCluster } from '../po
 import { EmbeddedQueue } from './embedded-queue.js';
 import { abandonedJobRetryBoundSeconds, type JobName, type JobQueue, type QueueSettings } from './job-queue.js';
 import { PG_BOSS_APPLICATION_NAME, PgBossQueue } from './pg-boss-queue.js';
+import { rejection } from '../rejection.fixture.js';
 
 const availability = postgresAvailability();
 
@@ -67,15 +68,6 @@ function gate(): { promise: Promise<void>; open(): void } {
   let open!: () => void;
   const promise = new Promise<void>((resolve) => (open = resolve));
   return { promise, open };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {

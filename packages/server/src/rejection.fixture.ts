@@ -1,0 +1,9 @@
+/** Test support: what a promise rejected with (fails the test when it resolves instead). */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
