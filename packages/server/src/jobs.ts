@@ -137,7 +137,6 @@ export interface JobRunnerOptions {
 export class JobRunner {
   readonly #ctx: Context;
   readonly #concurrency: number;
-  readonly #inFlight = new Set<Promise<void>>();
   /** When this instance last sent a fresh job for each unattended run (reconcile). */
   readonly #resent = new Map<string, number>();
   #closed = false;
@@ -175,7 +174,7 @@ export class JobRunner {
   /** Starts taking `run` jobs from the queue. */
   async start(): Promise<void> {
     if (this.#closed) return;
-    await this.#ctx.queue.work('run', ({ runId }) => this.#track(this.handleRunJob(runId)), { concurrency: this.#concurrency });
+    await this.#ctx.queue.work('run', ({ runId }) => this.handleRunJob(runId), { concurrency: this.#concurrency });
   }
 
   /**
@@ -199,19 +198,9 @@ export class JobRunner {
     return due.length;
   }
 
-  /** Resolves when no run is executing here (tests use it). */
-  async idle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-  }
-
   /** Stops taking jobs; a run in progress here stays `running` and is picked up after its lease lapses. */
   async close(): Promise<void> {
     this.#closed = true;
-  }
-
-  #track(work: Promise<void>): Promise<void> {
-    this.#inFlight.add(work);
-    return work.finally(() => this.#inFlight.delete(work));
   }
 
   /**

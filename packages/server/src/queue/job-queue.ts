@@ -76,20 +76,3 @@ export function abandonedJobRetryBoundSeconds(settings: QueueSettings, name: Job
   const job = settings.jobs[name];
   return job.expireInSeconds + settings.maintenanceIntervalSeconds + job.retryDelaySeconds + settings.pollingIntervalSeconds;
 }
-
-/**
- * Settings to start from: an idle instance polls every 2 s (a local `send` wakes it at once) and jobs of
- * dead workers are looked for every 30 s; short expiry and shredding jobs, and `run` jobs that may last as
- * long as an enclave run. A deployment takes its own from its configuration (settings.ts `queueSettingsOf`).
- */
-export function defaultQueueSettings(): QueueSettings {
-  return {
-    jobs: {
-      run: { expireInSeconds: 15 * 60, retryLimit: 5, retryDelaySeconds: 30 },
-      'session-expiry': { expireInSeconds: 120, retryLimit: 10, retryDelaySeconds: 30 },
-      'finish-shredding': { expireInSeconds: 120, retryLimit: 20, retryDelaySeconds: 30 },
-    },
-    maintenanceIntervalSeconds: 30,
-    pollingIntervalSeconds: 2,
-  };
-}
